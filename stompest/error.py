@@ -1,0 +1,95 @@
+"""The exceptions stompest raises.
+
+The tree keeps stompest 2.3's class names and bases, so ``except`` clauses written against 2.3
+still catch what they caught then. Newer, finer errors subclass one of the 2.3 classes.
+
+* :class:`StompFrameError`: the bytes from the wire are not a valid STOMP frame (the peer sent
+  garbage, or more than a configured limit allows).
+* :class:`StompProtocolError`: a command is illegal in this state or version (you misused the
+  API), or the broker answered with an ``ERROR`` frame (then :attr:`StompProtocolError.frame`
+  holds that frame).
+* :class:`StompConnectionError`: the transport failed (refused, lost, timed out, silent broker).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = [
+    'StompError',
+    'StompConnectionError',
+    'StompConnectTimeout',
+    'StompHeartBeatTimeout',
+    'StompProtocolError',
+    'StompFrameError',
+    'StompFrameLimitError',
+    'StompAlreadyRunningError',
+    'StompNotRunningError',
+    'StompCancelledError',
+]
+
+
+class StompError(Exception):
+    """The base of every exception stompest raises on purpose."""
+
+
+class StompConnectionError(StompError):
+    """The connection to the broker could not be made, or was lost.
+
+    :param broker: the broker (a dict with ``protocol``, ``host``, ``port``) this happened with,
+        when known.
+    """
+
+    def __init__(self, *args: Any, broker: dict[str, Any] | None = None) -> None:
+        super().__init__(*args)
+        self.broker = broker
+
+
+class StompConnectTimeout(StompConnectionError):
+    """No connection could be made in time (also: the failover URI gave up)."""
+
+
+class StompHeartBeatTimeout(StompConnectionError):
+    """The broker stayed silent for longer than the negotiated heart-beat allows."""
+
+
+class StompProtocolError(StompError):
+    """A STOMP protocol rule was broken.
+
+    Raised when a command is not legal in the session's state or version, and when the broker
+    sends an ``ERROR`` frame; in that case :attr:`frame` is that frame.
+    """
+
+    def __init__(self, *args: Any, frame: Any = None) -> None:
+        super().__init__(*args)
+        self.frame = frame
+
+
+class StompFrameError(StompError):
+    """Bytes received from the wire are not a valid STOMP frame."""
+
+
+class StompFrameLimitError(StompFrameError):
+    """A received frame exceeds a configured limit.
+
+    :param limit: the name of the limit (e.g. ``'maxHeaderSize'``), so the reader knows which knob
+        to turn.
+    :param value: the configured value of that limit.
+    """
+
+    def __init__(self, *args: Any, limit: str | None = None, value: int | None = None) -> None:
+        super().__init__(*args)
+        self.limit = limit
+        self.value = value
+
+
+class StompAlreadyRunningError(StompError):
+    """An operation was started that is already running (e.g. connecting twice)."""
+
+
+class StompNotRunningError(StompError):
+    """An operation needs something that is not running (e.g. sending while disconnected)."""
+
+
+class StompCancelledError(StompError):
+    """An operation was cancelled, typically because its timeout expired."""
