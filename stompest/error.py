@@ -26,6 +26,7 @@ __all__ = [
     'StompAlreadyRunningError',
     'StompNotRunningError',
     'StompCancelledError',
+    'StompFailoverUriError',
 ]
 
 
@@ -93,3 +94,17 @@ class StompNotRunningError(StompError):
 
 class StompCancelledError(StompError):
     """An operation was cancelled, typically because its timeout expired."""
+
+
+class StompFailoverUriError(StompError, ValueError):
+    """A broker URI or failover URI could not be parsed, or one of its options is unknown or invalid.
+
+    It is also a :class:`ValueError`, so code that validates configuration values generically still
+    catches it.
+
+    :param uri: the whole URI that was being parsed, when known.
+    """
+
+    def __init__(self, *args: Any, uri: str | None = None) -> None:
+        super().__init__(*args)
+        self.uri = uri
