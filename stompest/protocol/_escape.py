@@ -1,0 +1,71 @@
+"""Header escaping per STOMP version (private helpers for the frame and the parser).
+
+STOMP 1.1 escapes ``\\`` ``\\n`` ``:`` in header names and values as ``\\\\`` ``\\n`` ``\\c``;
+1.2 adds ``\\r`` for a carriage return; 1.0 escapes nothing. CONNECT, STOMP and CONNECTED frames
+are never escaped, in any version (the spec exempts them so a 1.0 peer can read them).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from stompest.error import StompFrameError, StompProtocolError
+from stompest.protocol.spec import StompSpec
+
+_ESCAPE_TABLES = {
+    version: str.maketrans(table) for version, table in StompSpec.ESCAPE_CHARACTERS.items()
+}
+_UNESCAPE_MAPS = {
+    version: {escaped[1]: plain for plain, escaped in table.items()}
+    for version, table in StompSpec.ESCAPE_CHARACTERS.items()
+}
+_NEEDS_ESCAPE = {
+    StompSpec.VERSION_1_1: re.compile('[\\\\\n:]'),
+    StompSpec.VERSION_1_2: re.compile('[\\\\\n:\r]'),
+}
+_ESCAPE_SEQUENCE = re.compile(r'\\(.?)', re.DOTALL)
+
+
+def escaper(version: str, command: str) -> Callable[[str], str] | None:
+    """A function that escapes a header name or value of ``command`` in ``version``, or
+    ``None`` where nothing is escaped (1.0, and CONNECT/STOMP/CONNECTED in every version)."""
+    if version == StompSpec.VERSION_1_0 or command in StompSpec.COMMANDS_ESCAPE_EXCLUDED:
+        return None
+    needsEscape = _NEEDS_ESCAPE[version].search
+    table = _ESCAPE_TABLES[version]
+
+    def escape(text: str) -> str:
+        return text.translate(table) if needsEscape(text) else text
+
+    return escape
+
+
+def unescaper(version: str, command: str) -> Callable[[str], str] | None:
+    """A function that decodes the escapes of a received header name or value, or ``None``
+    where the version or command has no escapes. An undefined escape sequence raises
+    :class:`~stompest.error.StompFrameError` (the 1.1 and 1.2 specs make it a fatal error)."""
+    if version == StompSpec.VERSION_1_0 or command in StompSpec.COMMANDS_ESCAPE_EXCLUDED:
+        return None
+    mapping = _UNESCAPE_MAPS[version]
+
+    def replace(match: re.Match[str]) -> str:
+        try:
+            return mapping[match.group(1)]
+        except KeyError:
+            raise StompFrameError(
+                f'Undefined escape sequence: {match.group(0)!r} [version {version}, command {command}]'
+            ) from None
+
+    def unescape(text: str) -> str:
+        return _ESCAPE_SEQUENCE.sub(replace, text) if '\\' in text else text
+
+    return unescape
+
+
+def checkUnescaped(text: str, command: str) -> str:
+    """Refuse a header name or value that cannot be written without escapes where escaping is
+    unavailable (1.0, CONNECT, CONNECTED): a line break would end the header line early."""
+    if '\n' in text or '\r' in text:
+        raise StompProtocolError(f'Header contains a line break and cannot be escaped: {text!r} [command {command}]')
+    return text

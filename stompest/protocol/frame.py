@@ -1,0 +1,219 @@
+"""STOMP frames and heart-beats as values, and their serialisation to bytes.
+
+>>> frame = StompFrame(StompSpec.SEND, {'destination': '/queue/a'}, b'hi', version=StompSpec.VERSION_1_2)
+>>> bytes(frame)
+b'SEND\\ndestination:/queue/a\\n\\nhi\\x00'
+>>> frame.info()
+"SEND frame [headers={'destination': '/queue/a'}, body=b'hi']"
+>>> bytes(StompHeartBeat())
+b'\\n'
+
+Headers are a ``dict`` of ``str`` to ``str``. When a frame arrived with a header repeated, the
+first value wins in :attr:`StompFrame.headers` (STOMP 1.1 and 1.2 say so) and every entry, in wire
+order, is kept in :attr:`StompFrame.rawHeaders`. Serialising writes :attr:`~StompFrame.headers`
+first (so changes made to it are honoured) and then the later repeats from ``rawHeaders`` of the
+names still present, which a receiver reads exactly as the original.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any, Union
+
+from stompest.error import StompProtocolError
+from stompest.protocol._escape import checkUnescaped, escaper
+from stompest.protocol.spec import StompSpec
+
+__all__ = ['StompFrame', 'StompHeartBeat', 'Headers']
+
+#: What the API accepts as headers: a mapping, or ``(name, value)`` pairs (stompest 2.3 took both).
+Headers = Union[Mapping[str, Any], Iterable[tuple[str, Any]]]
+
+_INFO_BODY_LIMIT = 32
+_MASKED = '********'
+
+
+class StompFrame:
+    """One STOMP frame: a command, headers and a body.
+
+    :param command: the command, e.g. ``'SEND'`` (see :class:`StompSpec`).
+    :param headers: a mapping or ``(name, value)`` pairs; values are turned into ``str``.
+    :param body: the body, ``bytes`` (a ``str`` is encoded as UTF-8).
+    :param rawHeaders: every header entry as received, repeats included. When given, ``headers``
+        is derived from it (first entry wins) and the ``headers`` argument is ignored.
+    :param version: the STOMP version whose rules (escaping, encoding) apply when serialising;
+        ``None`` means :attr:`StompSpec.DEFAULT_VERSION`.
+
+    Two frames are equal when command, headers and body are equal (``rawHeaders`` and
+    ``version`` are context, not content).
+    """
+
+    __slots__ = ('command', 'headers', 'body', 'rawHeaders', 'version')
+
+    def __init__(
+        self,
+        command: str = '',
+        headers: Headers | None = None,
+        body: bytes | str = b'',
+        rawHeaders: Iterable[tuple[str, str]] | None = None,
+        version: str | None = None,
+    ) -> None:
+        self.command = command
+        if rawHeaders is not None:
+            self.rawHeaders: list[tuple[str, str]] | None = [(str(n), str(v)) for n, v in rawHeaders]
+            derived: dict[str, str] = {}
+            for name, value in self.rawHeaders:
+                derived.setdefault(name, value)
+            self.headers: dict[str, str] = derived
+        else:
+            self.rawHeaders = None
+            items = headers.items() if isinstance(headers, Mapping) else (headers or ())
+            self.headers = {str(name): str(value) for name, value in items}
+        self.body: bytes = body.encode('utf-8') if isinstance(body, str) else bytes(body)
+        self.version = version
+
+    @classmethod
+    def _fromWire(
+        cls,
+        command: str,
+        headers: dict[str, str],
+        rawHeaders: list[tuple[str, str]] | None,
+        body: bytes,
+        version: str,
+    ) -> StompFrame:
+        """Build a frame from parts the parser already checked (no copying, no conversion)."""
+        frame = cls.__new__(cls)
+        frame.command = command
+        frame.headers = headers
+        frame.rawHeaders = rawHeaders
+        frame.body = body
+        frame.version = version
+        return frame
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, StompFrame):
+            return NotImplemented
+        return self.command == other.command and self.headers == other.headers and self.body == other.body
+
+    __hash__ = None  # type: ignore[assignment]  # mutable value
+
+    def __repr__(self) -> str:
+        parts = [repr(self.command), f'headers={_maskedHeaders(self.headers)!r}']
+        if self.body:
+            parts.append(f'body={self.body!r}')
+        if self.rawHeaders is not None and len(self.rawHeaders) != len(self.headers):
+            parts.append(f'rawHeaders={[(n, _MASKED if n == StompSpec.PASSCODE_HEADER else v) for n, v in self.rawHeaders]!r}')
+        if self.version is not None:
+            parts.append(f'version={self.version!r}')
+        return f'StompFrame({", ".join(parts)})'
+
+    def __str__(self) -> str:
+        """The wire form as text (body decoded as UTF-8, undecodable bytes replaced)."""
+        return bytes(self).decode('utf-8', 'replace')
+
+    def __bytes__(self) -> bytes:
+        version = self.version or StompSpec.DEFAULT_VERSION
+        command = self.command
+        escape = escaper(version, command)
+        lines = [command]
+        append = lines.append
+        body = self.body
+        headers = self.headers
+        if escape is None:
+            for name, value in self._headerItems():
+                if StompSpec.HEADER_SEPARATOR in name:
+                    raise StompProtocolError(f'Header name contains a colon and cannot be escaped: {name!r} [command {command}]')
+                append(f'{checkUnescaped(name, command)}:{checkUnescaped(value, command)}')
+        else:
+            for name, value in self._headerItems():
+                append(f'{escape(name)}:{escape(value)}')
+        contentLength = headers.get(StompSpec.CONTENT_LENGTH_HEADER)
+        if contentLength is None:
+            if b'\x00' in body:
+                # Without a length the receiver would cut the body at its first NUL.
+                append(f'{StompSpec.CONTENT_LENGTH_HEADER}:{len(body)}')
+        elif contentLength != str(len(body)):
+            raise StompProtocolError(
+                f'Header content-length does not match the body: {contentLength!r} [body has {len(body)} bytes]'
+            )
+        append('\n')
+        head = '\n'.join(lines)
+        try:
+            encoded = head.encode(StompSpec.CODECS[version])
+        except UnicodeEncodeError as exc:
+            raise StompProtocolError(
+                f'Headers cannot be encoded in version {version} ({StompSpec.CODECS[version]}): {exc.object[exc.start:exc.end]!r}'
+            ) from exc
+        except KeyError:
+            raise StompProtocolError(f'Version is not supported: {version!r}') from None
+        return b''.join((encoded, body, b'\x00'))
+
+    def _headerItems(self) -> Iterable[tuple[str, str]]:
+        headers = self.headers
+        raw = self.rawHeaders
+        if raw is None or len(raw) == len(headers):
+            return headers.items()
+        repeats = []
+        seen: set[str] = set()
+        for name, value in raw:
+            if name in seen:
+                if name in headers:
+                    repeats.append((name, value))
+            else:
+                seen.add(name)
+        return [*headers.items(), *repeats]
+
+    def info(self) -> str:
+        """A one-line description for logs: the passcode masked, the body cut short."""
+        body = self.body
+        shown = repr(body[:_INFO_BODY_LIMIT]) + (f'... ({len(body)} bytes)' if len(body) > _INFO_BODY_LIMIT else '')
+        return f'{self.command} frame [headers={_maskedHeaders(self.headers)}, body={shown}]'
+
+    def unraw(self) -> None:
+        """Forget the repeated header entries: keep only :attr:`headers` (first entry wins)."""
+        self.rawHeaders = None
+
+    def setContentLength(self) -> None:
+        """Set the ``content-length`` header to the length of the body."""
+        self.headers[StompSpec.CONTENT_LENGTH_HEADER] = str(len(self.body))
+        if self.rawHeaders is not None:
+            self.rawHeaders = [(n, v) for n, v in self.rawHeaders if n != StompSpec.CONTENT_LENGTH_HEADER]
+            self.rawHeaders.append((StompSpec.CONTENT_LENGTH_HEADER, self.headers[StompSpec.CONTENT_LENGTH_HEADER]))
+
+
+class StompHeartBeat:
+    """A heart-beat: a single end-of-line between frames.
+
+    All heart-beats are equal; ``bytes(StompHeartBeat())`` is ``b'\\n'``.
+    """
+
+    __slots__ = ('version',)
+    command = None
+    headers: dict[str, str] = {}
+    body = b''
+
+    def __init__(self, version: str | None = None) -> None:
+        self.version = version
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, StompHeartBeat)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __bytes__(self) -> bytes:
+        return b'\n'
+
+    def __str__(self) -> str:
+        return '\n'
+
+    def __repr__(self) -> str:
+        return 'StompHeartBeat()'
+
+    def info(self) -> str:
+        return 'heart-beat'
+
+
+def _maskedHeaders(headers: dict[str, str]) -> dict[str, str]:
+    if StompSpec.PASSCODE_HEADER in headers:
+        return {**headers, StompSpec.PASSCODE_HEADER: _MASKED}
+    return headers
