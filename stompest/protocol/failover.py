@@ -1,0 +1,451 @@
+"""Failover URIs and the reconnect schedule they describe.
+
+A broker address is either a single broker, ``tcp://host:port`` or ``ssl://host:port``, or an
+ActiveMQ style failover URI listing several brokers and, optionally, options:
+
+* ``failover:(tcp://a:61613,ssl://b:61614)?randomize=false,initialReconnectDelay=100``
+* ``failover:(tcp://a:61613,tcp://b:61613)?randomize=false&maxReconnectAttempts=3``
+* ``failover:tcp://a:61613,tcp://b:61613`` (no parentheses, hence no options)
+
+Options are separated by ``,`` or ``&``. IPv6 literal hosts go in brackets
+(``tcp://[::1]:61613``). :class:`StompFailoverUri` parses such a URI;
+:class:`StompFailoverTransport` turns it into a sequence of ``(broker, delay)`` pairs, which a
+client walks through until one connection attempt succeeds. This module never sleeps, never
+reads the time and never draws random numbers of its own: the delays are plain numbers (in
+seconds) and the randomness comes from the ``rng`` you pass in.
+
+Options (names, defaults and meaning as in ActiveMQ's failover transport; times are given in
+milliseconds in the URI):
+
+============================  =========  ========  ===============================================
+Name                          Type       Default   Meaning
+============================  =========  ========  ===============================================
+initialReconnectDelay         int (ms)   10        Delay before the first reconnect attempt.
+maxReconnectDelay             int (ms)   30000     Upper bound of the (backed off) delay.
+useExponentialBackOff         bool       true      Multiply the delay by ``backOffMultiplier``
+                                                   after each failed reconnect attempt.
+backOffMultiplier             float      2.0       The back-off factor (at least 1).
+maxReconnectAttempts          int        -1        Reconnect attempts after the first attempt
+                                                   has failed: -1 retries forever, 0 never
+                                                   retries (one attempt only), n > 0 gives up
+                                                   after n retries.
+startupMaxReconnectAttempts   int        0         The same limit, but only while the client
+                                                   has never been connected. 0 means "not set":
+                                                   ``maxReconnectAttempts`` applies then too;
+                                                   -1 retries forever at startup.
+reconnectDelayJitter          int (ms)   0         Each delay is moved by a uniformly drawn
+                                                   amount in [-jitter, +jitter] (never below 0).
+randomize                     bool       true      Shuffle the brokers anew for each pass.
+priorityBackup                bool       false     Try priority brokers first in each pass.
+priorityURIs                  URI list   (none)    The priority brokers (a comma separated list
+                                                   of ``tcp://host:port`` URIs from the broker
+                                                   list); without it, the brokers on the local
+                                                   host are the priority ones.
+============================  =========  ========  ===============================================
+
+Booleans are ``true`` or ``false`` in any case.
+
+Our reading of ``startupMaxReconnectAttempts``: ActiveMQ documents it as "if not 0, the maximum
+number of reconnect attempts on the client's first attempt to connect; once connected,
+``maxReconnectAttempts`` takes precedence; -1 means no limit". So 0 (the default) does not
+mean "no retry" but "no separate startup limit". A consequence of that reading is that there is
+no way to ask for "no retry at startup, retry forever later": use a small positive startup
+limit instead.
+
+>>> uri = StompFailoverUri('failover:(tcp://a:61613,ssl://b:61614)?randomize=false,initialReconnectDelay=100')
+>>> uri.brokers
+[{'protocol': 'tcp', 'host': 'a', 'port': 61613}, {'protocol': 'ssl', 'host': 'b', 'port': 61614}]
+>>> uri.options['initialReconnectDelay'], uri.options['randomize'], uri.options['maxReconnectDelay']
+(100, False, 30000)
+
+A client tries the brokers in turn, waiting before each attempt, until one connects or the
+schedule gives up (here, nothing connects):
+
+>>> transport = StompFailoverTransport('failover:(tcp://a:61613,tcp://b:61613)?randomize=false&maxReconnectAttempts=3')
+>>> try:
+...     for broker, delay in transport:
+...         print(broker['host'], delay)   # a real client: sleep(delay), connect, break on success
+... except StompConnectTimeout as exc:
+...     print(exc)
+a 0.0
+b 0.01
+a 0.02
+b 0.04
+Reconnect timeout: 4 attempts [maxReconnectAttempts=3, failover:(tcp://a:61613,tcp://b:61613)?randomize=false&maxReconnectAttempts=3]
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import math
+import random
+import re
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from stompest.error import StompConnectTimeout, StompFailoverUriError
+
+__all__ = ['StompFailoverUri', 'StompFailoverTransport', 'isLocalHost']
+
+#: A broker as a dict: ``{'protocol': 'tcp' | 'ssl', 'host': str, 'port': int}``.
+Broker = dict[str, Any]
+
+_PROTOCOLS = ('tcp', 'ssl')
+_FAILOVER_PREFIX = 'failover:'
+_BROKER_PATTERN = re.compile(r'(?P<protocol>[A-Za-z][A-Za-z0-9+.-]*)://(?P<host>\[[^\]]*\]|[A-Za-z0-9._-]*)(?::(?P<port>[^:/]*))?/?')
+_INT_PATTERN = re.compile(r'-?[0-9]+')
+_FLOAT_PATTERN = re.compile(r'[0-9]+(\.[0-9]*)?|\.[0-9]+')
+
+
+def _parseBool(text: str) -> bool:
+    value = text.lower()
+    if value == 'true':
+        return True
+    if value == 'false':
+        return False
+    raise ValueError('not a boolean')
+
+
+def _parseInt(minimum: int) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        if not _INT_PATTERN.fullmatch(text):
+            raise ValueError('not an integer')
+        value = int(text)
+        if value < minimum:
+            raise ValueError('less than %d' % minimum)
+        return value
+    return parse
+
+
+def _parseMultiplier(text: str) -> float:
+    if not _FLOAT_PATTERN.fullmatch(text):
+        raise ValueError('not a decimal number')
+    value = float(text)
+    if not (math.isfinite(value) and value >= 1.0):
+        raise ValueError('less than 1')
+    return value
+
+
+#: name -> (parser of the URI text, default). ``priorityURIs`` is handled apart (its value is a list).
+_OPTIONS: dict[str, tuple[Callable[[str], Any], Any]] = {
+    'initialReconnectDelay': (_parseInt(0), 10),
+    'maxReconnectDelay': (_parseInt(0), 30000),
+    'useExponentialBackOff': (_parseBool, True),
+    'backOffMultiplier': (_parseMultiplier, 2.0),
+    'maxReconnectAttempts': (_parseInt(-1), -1),
+    'startupMaxReconnectAttempts': (_parseInt(-1), 0),
+    'reconnectDelayJitter': (_parseInt(0), 0),
+    'randomize': (_parseBool, True),
+    'priorityBackup': (_parseBool, False),
+}
+_PRIORITY_URIS = 'priorityURIs'
+
+
+class StompFailoverUri:
+    """A parsed broker or failover URI.
+
+    :param uri: ``tcp://host:port``, ``ssl://host:port``, ``failover:(uri,...,uri)?options`` or
+        ``failover:uri,...,uri``.
+    :raises stompest.error.StompFailoverUriError: the URI, an option name or an option value is
+        invalid.
+
+    .. attribute:: brokers
+
+        The brokers, in the order given: a list of dicts with ``protocol``, ``host`` and ``port``.
+
+    .. attribute:: options
+
+        Every option (see the module documentation) with its typed value, defaults filled in.
+
+    >>> uri = StompFailoverUri('tcp://[::1]:61613')
+    >>> uri.brokers
+    [{'protocol': 'tcp', 'host': '::1', 'port': 61613}]
+    >>> uri.options['maxReconnectAttempts']
+    -1
+    >>> str(uri)
+    'tcp://[::1]:61613'
+    >>> StompFailoverUri('failover:tcp://a:61613,tcp://b:61613').brokers[1]['host']
+    'b'
+    >>> StompFailoverUri('tcp://a:0x10')
+    Traceback (most recent call last):
+    ...
+    stompest.error.StompFailoverUriError: Invalid port: '0x10' [tcp://a:0x10]
+    """
+
+    def __init__(self, uri: str) -> None:
+        if not isinstance(uri, str):
+            raise StompFailoverUriError('Invalid URI (not a string): %r' % (uri,))
+        self._uri = uri
+        self.brokers: list[Broker] = []
+        self.options: dict[str, Any] = {name: default for (name, (_, default)) in _OPTIONS.items()}
+        self.options[_PRIORITY_URIS] = None
+        self._parse(uri)
+
+    def __str__(self) -> str:
+        return self._uri
+
+    def __repr__(self) -> str:
+        return 'StompFailoverUri(%r)' % (self._uri,)
+
+    def _error(self, message: str, value: Any) -> StompFailoverUriError:
+        return StompFailoverUriError('%s: %r [%s]' % (message, value, self._uri), uri=self._uri)
+
+    def _parse(self, uri: str) -> None:
+        if not uri.lower().startswith(_FAILOVER_PREFIX):
+            self.brokers = [self._parseBroker(uri)]
+            return
+        rest = uri[len(_FAILOVER_PREFIX):]
+        if rest.startswith('//('):  # failover://(...) is a common spelling of failover:(...)
+            rest = rest[2:]
+        if rest.startswith('('):
+            end = rest.find(')')
+            if end == -1:
+                raise self._error('Unbalanced parentheses', rest)
+            brokers, query = rest[1:end], rest[end + 1:]
+            if '(' in brokers or ')' in query:
+                raise self._error('Unbalanced parentheses', rest)
+            if query and not query.startswith('?'):
+                raise self._error('Invalid text after broker list', query)
+            self.brokers = self._parseBrokers(brokers)
+            self._parseOptions(query[1:])
+        else:
+            if '(' in rest or ')' in rest:
+                raise self._error('Unbalanced parentheses', rest)
+            if '?' in rest:
+                raise self._error('Options need a parenthesised broker list', rest)
+            self.brokers = self._parseBrokers(rest)
+
+    def _parseBrokers(self, text: str) -> list[Broker]:
+        if not text.strip():
+            raise self._error('Empty broker list', text)
+        return [self._parseBroker(part) for part in text.split(',')]
+
+    def _parseBroker(self, text: str) -> Broker:
+        match = _BROKER_PATTERN.fullmatch(text)
+        if not match:
+            raise self._error('Invalid broker URI', text)
+        protocol = match.group('protocol').lower()
+        if protocol not in _PROTOCOLS:
+            raise self._error('Invalid protocol (only %s)' % ', '.join(map(repr, _PROTOCOLS)), match.group('protocol'))
+        host = match.group('host')
+        if host.startswith('['):
+            host = host[1:-1]
+            try:
+                ipaddress.IPv6Address(host.split('%', 1)[0])
+            except ValueError:
+                raise self._error('Invalid IPv6 address', host) from None
+        if not host:
+            raise self._error('Missing host', text)
+        port = match.group('port')
+        if port is None:
+            raise self._error('Missing port', text)
+        if not re.fullmatch('[0-9]+', port):
+            raise self._error('Invalid port', port)
+        if not (0 < int(port) < 65536):
+            raise self._error('Port out of range (1 to 65535)', int(port))
+        return {'protocol': protocol, 'host': host, 'port': int(port)}
+
+    def _parseOptions(self, query: str) -> None:
+        if not query:
+            return
+        seen: set[str] = set()
+        last = None
+        for item in re.split('[,&]', query):
+            if '=' not in item:
+                # a further entry of priorityURIs' comma separated list
+                if last == _PRIORITY_URIS and '://' in item:
+                    self.options[_PRIORITY_URIS].append(self._parseBroker(item))
+                    continue
+                raise self._error('Invalid option (not name=value)', item)
+            name, value = item.split('=', 1)
+            if name in seen:
+                raise self._error('Duplicate option', name)
+            seen.add(name)
+            last = name
+            if name == _PRIORITY_URIS:
+                self.options[name] = [self._parseBroker(value)]
+                continue
+            if name not in _OPTIONS:
+                raise self._error('Invalid option', name)
+            parse = _OPTIONS[name][0]
+            try:
+                self.options[name] = parse(value)
+            except ValueError as exc:
+                raise self._error('Invalid value for option %s (%s)' % (name, exc), value) from None
+        for broker in self.options[_PRIORITY_URIS] or []:
+            if broker not in self.brokers:
+                raise self._error('Invalid %s entry (not in the broker list)' % _PRIORITY_URIS, _brokerUri(broker))
+
+
+def _brokerUri(broker: Broker) -> str:
+    host = broker['host']
+    if ':' in host:
+        host = '[%s]' % host
+    return '%s://%s:%d' % (broker['protocol'], host, broker['port'])
+
+
+def isLocalHost(host: str) -> bool:
+    """Whether ``host`` names this machine.
+
+    True for ``localhost``, loopback addresses (``127.0.0.0/8``, ``::1``) and the addresses of this
+    host's own name; names are resolved (this may block on DNS). A name that cannot be resolved is
+    not local.
+
+    >>> isLocalHost('localhost'), isLocalHost('127.0.0.2'), isLocalHost('::1')
+    (True, True, True)
+    >>> isLocalHost('192.0.2.1')
+    False
+    """
+    import socket
+
+    if host.lower().rstrip('.') == 'localhost':
+        return True
+
+    def addresses(name: str) -> set[str]:
+        try:
+            infos = socket.getaddrinfo(name, None)
+        except (OSError, UnicodeError):
+            return set()
+        return {str(info[4][0]).split('%', 1)[0] for info in infos}
+
+    candidates = addresses(host)
+    for address in candidates:
+        ip = ipaddress.ip_address(address)
+        if ip.is_loopback or (isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None and ip.ipv4_mapped.is_loopback):
+            return True
+    if not candidates:
+        return False
+    return bool(candidates & addresses(socket.gethostname()))
+
+
+_defaultIsLocalHost = isLocalHost  # the constructor's parameter of the same name shadows it
+
+
+class StompFailoverTransport:
+    """The reconnect schedule of a failover URI: iterate it for ``(broker, delay)`` pairs.
+
+    ``delay`` is in seconds (a float): wait that long, then try to connect to ``broker``. The
+    first attempt of a fresh connection has delay 0; each further attempt waits
+    ``initialReconnectDelay``, then (with ``useExponentialBackOff``) that times
+    ``backOffMultiplier`` per failed attempt, never more than ``maxReconnectDelay``, each delay
+    moved by up to ``reconnectDelayJitter`` either way. The brokers are tried in passes over the
+    whole list, shuffled anew for each pass when ``randomize`` is on, priority brokers first when
+    ``priorityBackup`` is on. When the attempt limit is used up the iterator raises
+    :class:`~stompest.error.StompConnectTimeout`.
+
+    Each ``iter(transport)`` starts a fresh connection. Call :meth:`connected` once a
+    connection succeeded: that resets the delay and the attempt count, and from then on
+    ``maxReconnectAttempts`` applies instead of ``startupMaxReconnectAttempts``.
+
+    :param uri: a broker or failover URI (see :class:`StompFailoverUri`), or a parsed one.
+    :param rng: the source of randomness for ``randomize`` and ``reconnectDelayJitter``
+        (default: a fresh :class:`random.Random`). Pass ``random.Random(seed)`` for repeatable
+        schedules.
+    :param isLocalHost: tells whether a host name is this machine; only called when
+        ``priorityBackup`` is on and no ``priorityURIs`` are given (default:
+        :func:`isLocalHost`, which resolves names).
+
+    >>> import random
+    >>> transport = StompFailoverTransport(
+    ...     'failover:(tcp://a:61613,tcp://b:61613)?initialReconnectDelay=100,maxReconnectDelay=300,maxReconnectAttempts=4',
+    ...     rng=random.Random(1))
+    >>> schedule = iter(transport)
+    >>> [(broker['host'], delay) for (broker, delay) in [next(schedule) for _ in range(5)]]
+    [('b', 0.0), ('a', 0.1), ('b', 0.2), ('a', 0.3), ('a', 0.3)]
+    >>> next(schedule)
+    Traceback (most recent call last):
+    ...
+    stompest.error.StompConnectTimeout: Reconnect timeout: 5 attempts [maxReconnectAttempts=4, failover:(tcp://a:61613,tcp://b:61613)?initialReconnectDelay=100,maxReconnectDelay=300,maxReconnectAttempts=4]
+    """
+
+    def __init__(
+        self,
+        uri: str | StompFailoverUri,
+        *,
+        rng: random.Random | None = None,
+        isLocalHost: Callable[[str], bool] | None = None,
+    ) -> None:
+        self._uri = uri if isinstance(uri, StompFailoverUri) else StompFailoverUri(uri)
+        self._rng = random.Random() if rng is None else rng
+        self._isLocalHost = _defaultIsLocalHost if isLocalHost is None else isLocalHost
+        self._priority: list[bool] | None = None  # per broker, computed on first use
+        self._everConnected = False
+        self._reset()
+
+    @property
+    def uri(self) -> StompFailoverUri:
+        """The parsed URI."""
+        return self._uri
+
+    def connected(self) -> None:
+        """Tell the transport that a connection attempt succeeded.
+
+        The next attempt (after this connection is lost) is a fresh start: no delay, a new
+        pass over the brokers, and the ``maxReconnectAttempts`` limit.
+        """
+        self._everConnected = True
+        self._reset()
+
+    def __iter__(self) -> Iterator[tuple[Broker, float]]:
+        self._reset()
+        while True:
+            yield self._next()
+
+    def _reset(self) -> None:
+        self._attempts = 0
+        self._delay = float(self._uri.options['initialReconnectDelay'])
+        self._pass: list[Broker] = []
+
+    def _limit(self) -> tuple[str, int]:
+        options = self._uri.options
+        if not self._everConnected and options['startupMaxReconnectAttempts'] != 0:
+            return 'startupMaxReconnectAttempts', options['startupMaxReconnectAttempts']
+        return 'maxReconnectAttempts', options['maxReconnectAttempts']
+
+    def _next(self) -> tuple[Broker, float]:
+        if self._attempts == 0:
+            delay = 0.0
+        else:
+            name, limit = self._limit()
+            if limit != -1 and self._attempts > limit:
+                raise StompConnectTimeout(
+                    'Reconnect timeout: %d attempts [%s=%d, %s]' % (self._attempts, name, limit, self._uri),
+                    broker=dict(self._last),
+                )
+            delay = self._nextDelay()
+        if not self._pass:
+            self._pass = self._newPass()
+        broker = self._pass.pop(0)
+        self._attempts += 1
+        self._last = broker
+        return dict(broker), delay
+
+    def _nextDelay(self) -> float:
+        """The delay (in seconds) before this reconnect attempt; advances the back-off."""
+        options = self._uri.options
+        delay = min(self._delay, float(options['maxReconnectDelay']))
+        if options['useExponentialBackOff']:
+            self._delay = min(self._delay * options['backOffMultiplier'], float(options['maxReconnectDelay']))
+        jitter = options['reconnectDelayJitter']
+        if jitter:
+            delay = max(0.0, delay + self._rng.uniform(-jitter, jitter))
+        return delay / 1000.0
+
+    def _newPass(self) -> list[Broker]:
+        brokers = list(self._uri.brokers)
+        if self._uri.options['randomize']:
+            self._rng.shuffle(brokers)
+        if self._uri.options['priorityBackup']:
+            priority = self._priorities()
+            indices = {id(broker): index for (index, broker) in enumerate(self._uri.brokers)}
+            brokers.sort(key=lambda broker: not priority[indices[id(broker)]])
+        return brokers
+
+    def _priorities(self) -> list[bool]:
+        if self._priority is None:
+            preferred = self._uri.options[_PRIORITY_URIS]
+            if preferred is not None:
+                self._priority = [broker in preferred for broker in self._uri.brokers]
+            else:
+                self._priority = [bool(self._isLocalHost(broker['host'])) for broker in self._uri.brokers]
+        return self._priority
