@@ -85,7 +85,7 @@ from typing import Any
 
 from stompest.error import StompConnectTimeout, StompFailoverUriError
 
-__all__ = ['StompFailoverUri', 'StompFailoverTransport', 'isLocalHost']
+__all__ = ['StompFailoverTransport', 'StompFailoverUri', 'isLocalHost']
 
 #: A broker as a dict: ``{'protocol': 'tcp' | 'ssl', 'host': str, 'port': int}``.
 Broker = dict[str, Any]
@@ -331,7 +331,9 @@ class StompFailoverTransport:
     moved by up to ``reconnectDelayJitter`` either way. The brokers are tried in passes over the
     whole list, shuffled anew for each pass when ``randomize`` is on, priority brokers first when
     ``priorityBackup`` is on. When the attempt limit is used up the iterator raises
-    :class:`~stompest.error.StompConnectTimeout`.
+    :class:`~stompest.error.StompConnectTimeout` (and is exhausted from then on). Unlike
+    ActiveMQ, which waits once per pass over the brokers, every attempt after the first one
+    waits (as stompest 2.3 did).
 
     Each ``iter(transport)`` starts a fresh connection. Call :meth:`connected` once a
     connection succeeded: that resets the delay and the attempt count, and from then on
@@ -370,6 +372,7 @@ class StompFailoverTransport:
         self._isLocalHost = _defaultIsLocalHost if isLocalHost is None else isLocalHost
         self._priority: list[bool] | None = None  # per broker, computed on first use
         self._everConnected = False
+        self._last: Broker = {}  # the broker of the latest attempt
         self._reset()
 
     @property
