@@ -367,6 +367,17 @@ def test_maxReconnectAttemptsCountsRetriesAfterTheFirstAttempt():
     assert error.broker == tcp('b', 2)
 
 
+def test_scheduleIsExhaustedAfterGivingUpAndAFreshIterationStartsOver():
+    transport = StompFailoverTransport('failover:(tcp://a:1)?maxReconnectAttempts=0')
+    schedule = iter(transport)
+    next(schedule)
+    with pytest.raises(StompConnectTimeout):
+        next(schedule)
+    with pytest.raises(StopIteration):
+        next(schedule)
+    assert take(transport, 1) == [('a', 0.0)]
+
+
 def test_maxReconnectAttemptsMinusOneRetriesForever():
     transport = StompFailoverTransport('failover:(tcp://a:1,tcp://b:2)', rng=random.Random(1))
     pairs = take(transport, 1000)
