@@ -25,14 +25,15 @@ maxReconnectDelay             int (ms)   30000     Upper bound of the (backed of
 useExponentialBackOff         bool       true      Multiply the delay by ``backOffMultiplier``
                                                    after each failed reconnect attempt.
 backOffMultiplier             float      2.0       The back-off factor (at least 1).
-maxReconnectAttempts          int        -1        Reconnect attempts after the first attempt
-                                                   has failed: -1 retries forever, 0 never
-                                                   retries (one attempt only), n > 0 gives up
-                                                   after n retries.
-startupMaxReconnectAttempts   int        0         The same limit, but only while the client
-                                                   has never been connected. 0 means "not set":
-                                                   ``maxReconnectAttempts`` applies then too;
-                                                   -1 retries forever at startup.
+maxReconnectAttempts          int        -1        Reconnect attempts after a connection that
+                                                   had succeeded was lost: -1 retries forever,
+                                                   0 makes one pass over the brokers, n > 0
+                                                   gives up after n retries.
+startupMaxReconnectAttempts   int        0         The same limit for the very first
+                                                   connection: 0 (the default) makes one pass
+                                                   over the brokers and gives up, so a client
+                                                   started with no broker up fails fast; -1
+                                                   retries forever.
 reconnectDelayJitter          int (ms)   0         Each delay is moved by a uniformly drawn
                                                    amount in [-jitter, +jitter] (never below 0).
 randomize                     bool       true      Shuffle the brokers anew for each pass.
@@ -45,12 +46,14 @@ priorityURIs                  URI list   (none)    The priority brokers (a comma
 
 Booleans are ``true`` or ``false`` in any case.
 
-Our reading of ``startupMaxReconnectAttempts``: ActiveMQ documents it as "if not 0, the maximum
-number of reconnect attempts on the client's first attempt to connect; once connected,
-``maxReconnectAttempts`` takes precedence; -1 means no limit". So 0 (the default) does not
-mean "no retry" but "no separate startup limit". A consequence of that reading is that there is
-no way to ask for "no retry at startup, retry forever later": use a small positive startup
-limit instead.
+How limits count: every broker tried is one attempt. A limit of n allows the first attempt
+and n more, but a schedule never gives up before it has tried every broker of the URI once, so
+``failover:(tcp://a:61613,tcp://b:61613)`` with the defaults tries ``a``, then ``b``, then raises
+:class:`~stompest.error.StompConnectTimeout`. Until :meth:`StompFailoverTransport.connected` is
+called, ``startupMaxReconnectAttempts`` is the limit; from then on ``maxReconnectAttempts``. This
+is stompest 2.3's reading (and ActiveMQ's code's, where 0 means no retry): a client started while
+its brokers are down fails fast instead of hanging, and a client that was connected keeps
+trying to come back.
 
 >>> uri = StompFailoverUri('failover:(tcp://a:61613,ssl://b:61614)?randomize=false,initialReconnectDelay=100')
 >>> uri.brokers
@@ -61,7 +64,7 @@ limit instead.
 A client tries the brokers in turn, waiting before each attempt, until one connects or the
 schedule gives up (here, nothing connects):
 
->>> transport = StompFailoverTransport('failover:(tcp://a:61613,tcp://b:61613)?randomize=false&maxReconnectAttempts=3')
+>>> transport = StompFailoverTransport('failover:(tcp://a:61613,tcp://b:61613)?randomize=false&startupMaxReconnectAttempts=3')
 >>> try:
 ...     for broker, delay in transport:
 ...         print(broker['host'], delay)   # a real client: sleep(delay), connect, break on success
@@ -71,7 +74,7 @@ a 0.0
 b 0.01
 a 0.02
 b 0.04
-Reconnect timeout: 4 attempts [maxReconnectAttempts=3, failover:(tcp://a:61613,tcp://b:61613)?randomize=false&maxReconnectAttempts=3]
+Reconnect timeout: 4 attempts [startupMaxReconnectAttempts=3, failover:(tcp://a:61613,tcp://b:61613)?randomize=false&startupMaxReconnectAttempts=3]
 """
 
 from __future__ import annotations
@@ -349,7 +352,7 @@ class StompFailoverTransport:
 
     >>> import random
     >>> transport = StompFailoverTransport(
-    ...     'failover:(tcp://a:61613,tcp://b:61613)?initialReconnectDelay=100,maxReconnectDelay=300,maxReconnectAttempts=4',
+    ...     'failover:(tcp://a:61613,tcp://b:61613)?initialReconnectDelay=100,maxReconnectDelay=300,startupMaxReconnectAttempts=4',
     ...     rng=random.Random(1))
     >>> schedule = iter(transport)
     >>> [(broker['host'], delay) for (broker, delay) in [next(schedule) for _ in range(5)]]
@@ -357,7 +360,7 @@ class StompFailoverTransport:
     >>> next(schedule)
     Traceback (most recent call last):
     ...
-    stompest.error.StompConnectTimeout: Reconnect timeout: 5 attempts [maxReconnectAttempts=4, failover:(tcp://a:61613,tcp://b:61613)?initialReconnectDelay=100,maxReconnectDelay=300,maxReconnectAttempts=4]
+    stompest.error.StompConnectTimeout: Reconnect timeout: 5 attempts [startupMaxReconnectAttempts=4, failover:(tcp://a:61613,tcp://b:61613)?initialReconnectDelay=100,maxReconnectDelay=300,startupMaxReconnectAttempts=4]
     """
 
     def __init__(
@@ -401,7 +404,7 @@ class StompFailoverTransport:
 
     def _limit(self) -> tuple[str, int]:
         options = self._uri.options
-        if not self._everConnected and options['startupMaxReconnectAttempts'] != 0:
+        if not self._everConnected:
             return 'startupMaxReconnectAttempts', options['startupMaxReconnectAttempts']
         return 'maxReconnectAttempts', options['maxReconnectAttempts']
 
@@ -410,7 +413,7 @@ class StompFailoverTransport:
             delay = 0.0
         else:
             name, limit = self._limit()
-            if limit != -1 and self._attempts > limit:
+            if limit != -1 and self._attempts > limit and self._attempts >= len(self._uri.brokers):
                 raise StompConnectTimeout(
                     'Reconnect timeout: %d attempts [%s=%d, %s]' % (self._attempts, name, limit, self._uri),
                     broker=dict(self._last),

@@ -32,8 +32,11 @@ def ssl(host, port=61614):
     return {'protocol': 'ssl', 'host': host, 'port': port}
 
 
-def take(transport, count):
-    """The first ``count`` (host, delay) pairs of a fresh iteration."""
+def take(transport, count, connected=True):
+    """The first ``count`` (host, delay) pairs of a fresh iteration (by default of a transport that
+    has been connected before, so that the unlimited default ``maxReconnectAttempts`` applies)."""
+    if connected:
+        transport.connected()
     return [(broker['host'], delay) for (broker, delay) in itertools.islice(iter(transport), count)]
 
 
@@ -350,17 +353,24 @@ def test_zeroJitterDrawsNoRandomNumbers():
 # --- attempt limits -------------------------------------------------------------------------------
 
 
-def test_maxReconnectAttemptsZeroMeansOneAttemptOnly():
-    transport = StompFailoverTransport('failover:(tcp://a:1,tcp://b:2)?maxReconnectAttempts=0,randomize=false')
+def connectedOnce(uri):
+    """A transport that has had a connection: ``maxReconnectAttempts`` applies from now on."""
+    transport = StompFailoverTransport(uri)
+    transport.connected()
+    return transport
+
+
+def test_maxReconnectAttemptsZeroMakesOnePassOverTheBrokers():
+    transport = connectedOnce('failover:(tcp://a:1,tcp://b:2)?maxReconnectAttempts=0,randomize=false')
     pairs, error = drain(transport)
-    assert pairs == [('a', 0.0)]
-    assert str(error) == 'Reconnect timeout: 1 attempts [maxReconnectAttempts=0, %s]' % transport.uri
-    assert error.broker == tcp('a', 1)
+    assert pairs == [('a', 0.0), ('b', 0.01)]
+    assert str(error) == 'Reconnect timeout: 2 attempts [maxReconnectAttempts=0, %s]' % transport.uri
+    assert error.broker == tcp('b', 2)
     assert isinstance(error, StompConnectionError)
 
 
 def test_maxReconnectAttemptsCountsRetriesAfterTheFirstAttempt():
-    transport = StompFailoverTransport('failover:(tcp://a:1,tcp://b:2)?maxReconnectAttempts=3,randomize=false')
+    transport = connectedOnce('failover:(tcp://a:1,tcp://b:2)?maxReconnectAttempts=3,randomize=false')
     pairs, error = drain(transport)
     assert pairs == [('a', 0.0), ('b', 0.01), ('a', 0.02), ('b', 0.04)]
     assert str(error) == 'Reconnect timeout: 4 attempts [maxReconnectAttempts=3, %s]' % transport.uri
@@ -368,7 +378,7 @@ def test_maxReconnectAttemptsCountsRetriesAfterTheFirstAttempt():
 
 
 def test_scheduleIsExhaustedAfterGivingUpAndAFreshIterationStartsOver():
-    transport = StompFailoverTransport('failover:(tcp://a:1)?maxReconnectAttempts=0')
+    transport = StompFailoverTransport('tcp://a:1')
     schedule = iter(transport)
     next(schedule)
     with pytest.raises(StompConnectTimeout):
@@ -378,12 +388,16 @@ def test_scheduleIsExhaustedAfterGivingUpAndAFreshIterationStartsOver():
     assert take(transport, 1) == [('a', 0.0)]
 
 
-def test_maxReconnectAttemptsMinusOneRetriesForever():
-    transport = StompFailoverTransport('failover:(tcp://a:1,tcp://b:2)', rng=random.Random(1))
-    pairs = take(transport, 1000)
-    assert len(pairs) == 1000
-    assert pairs[-1][1] == 30.0
-    assert max(delay for (_, delay) in pairs) == 30.0
+def test_defaultStartupLimitMakesOnePassSoADeadBrokerFailsFast():
+    transport = StompFailoverTransport('failover:(tcp://a:1,tcp://b:2,tcp://c:3)?randomize=false')
+    pairs, error = drain(transport)
+    assert pairs == [('a', 0.0), ('b', 0.01), ('c', 0.02)]
+    assert 'startupMaxReconnectAttempts=0' in str(error)
+
+
+def test_defaultReconnectLimitRetriesForeverOnceConnected():
+    transport = connectedOnce('failover:(tcp://a:1,tcp://b:2)')
+    assert len(take(transport, 500)) == 500
 
 
 def test_startupLimitAppliesUntilConnected():
@@ -397,16 +411,16 @@ def test_startupLimitAppliesUntilConnected():
     assert str(error).startswith('Reconnect timeout: 4 attempts [maxReconnectAttempts=3, ')
 
 
-def test_startupLimitZeroFallsBackToMaxReconnectAttempts():
+def test_maxReconnectAttemptsDoesNotApplyAtStartup():
     transport = StompFailoverTransport('failover:(tcp://a:1)?maxReconnectAttempts=2')
     pairs, error = drain(transport)
-    assert pairs == [('a', 0.0), ('a', 0.01), ('a', 0.02)]
-    assert 'maxReconnectAttempts=2' in str(error)
+    assert pairs == [('a', 0.0)]
+    assert 'startupMaxReconnectAttempts=0' in str(error)
 
 
 def test_startupLimitMinusOneRetriesForeverAtStartupOnly():
     transport = StompFailoverTransport('failover:(tcp://a:1)?startupMaxReconnectAttempts=-1,maxReconnectAttempts=0')
-    assert len(take(transport, 1000)) == 1000
+    assert len(take(transport, 1000, connected=False)) == 1000
     transport.connected()
     pairs, _ = drain(transport)
     assert pairs == [('a', 0.0)]
@@ -420,7 +434,7 @@ def test_startupLimitMayBeLargerThanTheReconnectLimit():
 
 
 def test_connectedResetsDelayAndAttemptsOfARunningSchedule():
-    transport = StompFailoverTransport('failover:(tcp://a:1,tcp://b:2)?randomize=false,maxReconnectAttempts=2')
+    transport = StompFailoverTransport('failover:(tcp://a:1,tcp://b:2)?randomize=false,startupMaxReconnectAttempts=-1,maxReconnectAttempts=2')
     schedule = iter(transport)
     assert [next(schedule)[1] for _ in range(3)] == [0.0, 0.01, 0.02]
     transport.connected()
