@@ -10,7 +10,8 @@ keeps the state (subscriptions, transactions, receipts) and calls these function
 >>> frame = commands.connect('guest', 'secret', versions=['1.0', '1.1', '1.2'], host='localhost', heartBeats=(1000, 0))
 >>> frame.command, frame.headers['accept-version'], frame.headers['heart-beat']
 ('CONNECT', '1.0,1.1,1.2', '1000,0')
->>> reply = StompFrame('CONNECTED', {'version': '1.2', 'server': 'ActiveMQ/5.17.2', 'session': 's1', 'heart-beat': '0,2000'})
+>>> headers = {'version': '1.2', 'server': 'ActiveMQ/5.17.2', 'session': 's1', 'heart-beat': '0,2000'}
+>>> reply = StompFrame('CONNECTED', headers)
 >>> commands.connected(reply, versions=['1.0', '1.1', '1.2'])
 ('1.2', 'ActiveMQ/5.17.2', 's1', (0, 2000))
 >>> commands.negotiateHeartBeat((1000, 0), (0, 2000))
@@ -71,6 +72,16 @@ __all__ = [
 Token = tuple[str, str]
 
 _TOKEN_NAMES = frozenset({StompSpec.ID_HEADER, StompSpec.DESTINATION_HEADER})
+
+#: Per version, the headers an ACK or NACK carries: (name in the ACK, name in the MESSAGE it takes the value from).
+_ACK_HEADERS = {
+    StompSpec.VERSION_1_0: [(StompSpec.MESSAGE_ID_HEADER, StompSpec.MESSAGE_ID_HEADER)],
+    StompSpec.VERSION_1_1: [
+        (StompSpec.MESSAGE_ID_HEADER, StompSpec.MESSAGE_ID_HEADER),
+        (StompSpec.SUBSCRIPTION_HEADER, StompSpec.SUBSCRIPTION_HEADER),
+    ],
+    StompSpec.VERSION_1_2: [(StompSpec.ID_HEADER, StompSpec.ACK_HEADER)],
+}
 
 
 # --- client frames -------------------------------------------------------------------------------
@@ -147,7 +158,7 @@ def _connect(
     if offered != [StompSpec.VERSION_1_0]:
         frameHeaders[StompSpec.ACCEPT_VERSION_HEADER] = StompSpec.VERSION_SEPARATOR.join(offered)
         if heartBeats is not None:
-            frameHeaders[StompSpec.HEART_BEAT_HEADER] = f'{heartBeats[0]}{StompSpec.HEART_BEAT_SEPARATOR}{heartBeats[1]}'
+            frameHeaders[StompSpec.HEART_BEAT_HEADER] = StompSpec.HEART_BEAT_SEPARATOR.join(map(str, heartBeats))
     if host is not None:
         frameHeaders[StompSpec.HOST_HEADER] = host
     return frame
@@ -209,14 +220,15 @@ def subscribe(
     version = _command(StompSpec.SUBSCRIBE, version)
     frame = StompFrame(StompSpec.SUBSCRIBE, headers, version=version)
     frameHeaders = frame.headers
-    frameHeaders[StompSpec.DESTINATION_HEADER] = _nonEmpty(StompSpec.DESTINATION_HEADER, destination, StompSpec.SUBSCRIBE)
+    destination = _nonEmpty(StompSpec.DESTINATION_HEADER, destination, StompSpec.SUBSCRIBE)
+    frameHeaders[StompSpec.DESTINATION_HEADER] = destination
     ackMode = frameHeaders.get(StompSpec.ACK_HEADER)
     if ackMode is not None and ackMode not in StompSpec.ACK_MODES[version]:
-        raise StompProtocolError(
-            f'Invalid ack mode (version {version}): {ackMode!r} [allowed: {", ".join(sorted(StompSpec.ACK_MODES[version]))}]'
-        )
+        allowed = ', '.join(sorted(StompSpec.ACK_MODES[version]))
+        raise StompProtocolError(f'Invalid ack mode (version {version}): {ackMode!r} [allowed: {allowed}]')
     if StompSpec.ID_HEADER in frameHeaders:
-        token = (StompSpec.ID_HEADER, _nonEmpty(StompSpec.ID_HEADER, frameHeaders[StompSpec.ID_HEADER], StompSpec.SUBSCRIBE))
+        subscriptionId = _nonEmpty(StompSpec.ID_HEADER, frameHeaders[StompSpec.ID_HEADER], StompSpec.SUBSCRIBE)
+        token = (StompSpec.ID_HEADER, subscriptionId)
     elif version == StompSpec.VERSION_1_0:
         token = (StompSpec.DESTINATION_HEADER, destination)
     else:
@@ -285,12 +297,7 @@ def _acknowledge(
 ) -> StompFrame:
     version = _command(command, frame.version or version)
     _checkReceived(frame, StompSpec.MESSAGE)
-    if version == StompSpec.VERSION_1_0:
-        names = [(StompSpec.MESSAGE_ID_HEADER, StompSpec.MESSAGE_ID_HEADER)]
-    elif version == StompSpec.VERSION_1_1:
-        names = [(StompSpec.MESSAGE_ID_HEADER, StompSpec.MESSAGE_ID_HEADER), (StompSpec.SUBSCRIPTION_HEADER, StompSpec.SUBSCRIPTION_HEADER)]
-    else:
-        names = [(StompSpec.ID_HEADER, StompSpec.ACK_HEADER)]
+    names = _ACK_HEADERS[version]
     headers = {}
     for name, source in names:
         value = frame.headers.get(source)
@@ -337,7 +344,9 @@ def beat(version: str | None = None) -> StompHeartBeat:
 # --- server frames -------------------------------------------------------------------------------
 
 
-def connected(frame: StompFrame, versions: Iterable[str] | None = None) -> tuple[str, str | None, str | None, tuple[int, int]]:
+def connected(
+    frame: StompFrame, versions: Iterable[str] | None = None
+) -> tuple[str, str | None, str | None, tuple[int, int]]:
     """Read the broker's CONNECTED frame.
 
     :param versions: the versions the CONNECT offered (default ``['1.0']``, as :func:`connect`).
@@ -379,10 +388,12 @@ def message(frame: StompFrame) -> Token:
     if subscription is not None:
         return (StompSpec.ID_HEADER, subscription)
     if version != StompSpec.VERSION_1_0:
-        raise StompProtocolError(f'MESSAGE without header {StompSpec.SUBSCRIPTION_HEADER!r} (version {version})', frame=frame)
+        name = StompSpec.SUBSCRIPTION_HEADER
+        raise StompProtocolError(f'MESSAGE without header {name!r} (version {version})', frame=frame)
     destination = headers.get(StompSpec.DESTINATION_HEADER)
     if destination is None:
-        raise StompProtocolError(f'MESSAGE without header {StompSpec.DESTINATION_HEADER!r} (version {version})', frame=frame)
+        name = StompSpec.DESTINATION_HEADER
+        raise StompProtocolError(f'MESSAGE without header {name!r} (version {version})', frame=frame)
     return (StompSpec.DESTINATION_HEADER, destination)
 
 
