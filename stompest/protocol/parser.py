@@ -1,0 +1,423 @@
+"""StompParser: bytes in, frames and heart-beats out (sans-IO).
+
+>>> parser = StompParser(StompSpec.VERSION_1_2)
+>>> parser.add(b'MESSAGE\\ndestination:/queue/a\\nmessage-id:1\\nsubscription:0\\n\\nhi\\x00\\n\\n')
+>>> frame = parser.get()
+>>> frame.command, frame.headers, frame.body
+('MESSAGE', {'destination': '/queue/a', 'message-id': '1', 'subscription': '0'}, b'hi')
+>>> parser.get()
+StompHeartBeat()
+>>> parser.get() is StompParser.SENTINEL
+True
+
+How received bytes are read, and where stompest is more tolerant than the letter of the specs:
+
+* **Lines.** A line ends with LF. In STOMP 1.2 a CR right before the LF belongs to the line end
+  (command line, header lines, the blank line and heart-beats alike). In 1.0 and 1.1 a CR is an
+  ordinary character: it stays in the header value (the 1.1 spec says values are not trimmed), and
+  a CR LF heart-beat in those versions is an invalid command line.
+* **Header text** is decoded as UTF-8 in every version. STOMP 1.0 says ASCII, but brokers pass
+  UTF-8 through, and ASCII is a subset. Bytes that are not UTF-8 are a :class:`StompFrameError`.
+* **Escapes** (``\\\\`` ``\\n`` ``\\c``, and ``\\r`` in 1.2) are decoded in 1.1 and 1.2, never in 1.0
+  and never in CONNECT, STOMP or CONNECTED frames; an undefined escape is a fatal error.
+* **Colons.** A header line is split at its *first* colon; the rest of the line, raw colons
+  included, is the value (1.0 message ids contain raw colons and ActiveMQ sends them). A header
+  line without a colon, or with an empty name, is an error.
+* **Repeated headers:** the first entry wins in :attr:`StompFrame.headers`; all entries are kept in
+  :attr:`StompFrame.rawHeaders` (which is ``None`` when no header repeats).
+* **Bodies.** With ``content-length`` the body is exactly that many bytes (NULs allowed) and must
+  be followed by NUL; without it the body ends at the first NUL. In 1.1 and 1.2 only SEND,
+  MESSAGE and ERROR may carry a non-empty body.
+* **EOLs between frames.** Exactly one EOL right after a frame's NUL belongs to that frame
+  (brokers send ``NUL LF``), even when it arrives in a later chunk. Every further EOL between
+  frames is returned as a :class:`StompHeartBeat`.
+* **Versions.** Frames are parsed lazily, in :meth:`StompParser.get` and
+  :meth:`StompParser.canRead`, under the rules of :attr:`StompParser.version` at that moment. When
+  :meth:`~StompParser.get` returns a CONNECTED frame the parser switches itself to the version that
+  frame names (1.0 when it names none; an unknown value is ignored).
+* **Limits.** ``maxFrameSize`` (command, headers and body), ``maxHeaderSize`` (one command or
+  header line, in bytes) and ``maxHeaders`` (header lines per frame) bound what the parser buffers;
+  exceeding one raises :class:`StompFrameLimitError` naming it, as early as the bytes show it.
+* **Errors are final.** After a :class:`StompFrameError` the stream position is lost: the parser
+  refuses to work until :meth:`StompParser.reset` is called (after a reconnect).
+
+The parser keeps one buffer and resumes every search where the previous one stopped, so parsing
+stays linear in the input however it is chunked (one byte at a time included).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from stompest.error import StompFrameError, StompFrameLimitError
+from stompest.protocol._escape import unescaper
+from stompest.protocol.frame import StompFrame, StompHeartBeat
+from stompest.protocol.spec import StompSpec
+
+__all__ = ['StompParser']
+
+_LF = 10
+_CR = 13
+_NUL = 0
+_HEAD_END = b'\n\n'
+_HEAD_END_CRLF = b'\n\r\n'
+_SHOWN = 100  # characters of offending wire text quoted in an error message
+
+_CONTENT_LENGTH = StompSpec.CONTENT_LENGTH_HEADER
+_CONNECTED = StompSpec.CONNECTED
+_V10 = StompSpec.VERSION_1_0
+_V12 = StompSpec.VERSION_1_2
+
+_UNESCAPERS: dict[tuple[str, str], Callable[[str], str] | None] = {}
+
+
+def _unescaper(version: str, command: str) -> Callable[[str], str] | None:
+    key = (version, command)
+    try:
+        return _UNESCAPERS[key]
+    except KeyError:
+        result = _UNESCAPERS[key] = unescaper(version, command)
+        return result
+
+
+def _shown(text: str | bytes) -> str:
+    return repr(text[:_SHOWN]) + ('...' if len(text) > _SHOWN else '')
+
+
+class StompParser:
+    """Turn the bytes of a STOMP stream into :class:`StompFrame` and :class:`StompHeartBeat` objects.
+
+    :param version: the STOMP version whose rules apply at first (``None``: 1.0). A client sets
+        :attr:`version` after the CONNECTED frame; the parser also switches by itself.
+    :param maxFrameSize: the largest frame accepted (command, headers and body), in bytes.
+    :param maxHeaderSize: the longest command or header line accepted, in bytes.
+    :param maxHeaders: the most header lines accepted in one frame.
+
+    Usage::
+
+        parser.add(data)
+        for frame in iter(parser.get, parser.SENTINEL):
+            ...
+    """
+
+    #: what :meth:`get` returns when no whole frame or heart-beat is buffered
+    SENTINEL = None
+
+    _next: StompFrame | StompHeartBeat | None
+    _nextFrom: tuple[int, bool]
+
+    def __init__(
+        self,
+        version: str | None = None,
+        *,
+        maxFrameSize: int = StompSpec.DEFAULT_MAX_FRAME_SIZE,
+        maxHeaderSize: int = StompSpec.DEFAULT_MAX_HEADER_SIZE,
+        maxHeaders: int = StompSpec.DEFAULT_MAX_HEADERS,
+    ) -> None:
+        self._version = StompSpec.version(version)
+        self.maxFrameSize = maxFrameSize
+        self.maxHeaderSize = maxHeaderSize
+        self.maxHeaders = maxHeaders
+        self.reset()
+
+    # -- public API ---------------------------------------------------------------------------
+
+    @property
+    def version(self) -> str:
+        """The STOMP version whose rules apply to the frames not yet returned by :meth:`get`."""
+        return self._version
+
+    @version.setter
+    def version(self, value: str | None) -> None:
+        value = StompSpec.version(value)
+        if value == self._version:
+            return
+        if self._next is not None:  # parsed ahead by canRead() under the old rules: parse it again
+            self._pos, self._eolOwed = self._nextFrom
+            self._next = None
+        self._version = value
+        self._startFrame()
+
+    def reset(self) -> None:
+        """Forget everything buffered (after a reconnect); also clears a previous error."""
+        self._buf = bytearray()
+        self._pos = 0  # first byte of what get() has not returned yet
+        self._eolOwed = False  # the previous frame's NUL was not yet followed by its one EOL
+        self._next = None  # parsed ahead by canRead()
+        self._nextFrom = (0, False)  # (_pos, _eolOwed) before _next was parsed
+        self._error: StompFrameError | None = None
+        self._startFrame()
+
+    def add(self, data: bytes) -> None:
+        """Buffer received bytes. Raises :class:`StompFrameLimitError` at once when the bytes
+        make the frame being read exceed a limit."""
+        self._checkUsable()
+        buf = self._buf
+        pos = self._pos
+        if pos:  # drop what was returned; deleting a bytearray's head is cheap in CPython
+            del buf[:pos]
+            self._shift(pos)
+        if self._headStarted and self._body is None:
+            if b'\n' not in data and len(buf) + len(data) - self._lineStart > self.maxHeaderSize:
+                self._fail(self._headerTooLong(len(buf) + len(data) - self._lineStart))
+        elif self._body is not None and self._body[4] is None:
+            if b'\x00' not in data and len(buf) + len(data) > self.maxFrameSize:
+                self._fail(self._frameTooLarge(len(buf) + len(data)))
+        buf += data
+
+    def canRead(self) -> bool:
+        """Whether a whole frame or heart-beat is buffered (parsing it ahead of :meth:`get`)."""
+        self._checkUsable()
+        if self._next is None:
+            nextFrom = (self._pos, self._eolOwed)
+            self._next = self._parse()
+            self._nextFrom = nextFrom
+        return self._next is not None
+
+    def get(self) -> StompFrame | StompHeartBeat | None:
+        """The next frame or heart-beat, or :attr:`SENTINEL` when none is buffered whole.
+
+        :raises StompFrameError: the bytes are not valid STOMP under :attr:`version`'s rules.
+        :raises StompFrameLimitError: a limit was exceeded (its name is in ``.limit``).
+        """
+        self._checkUsable()
+        result = self._next
+        if result is None:
+            result = self._parse()
+            if result is None:
+                return None
+        else:
+            self._next = None
+        if result.command == _CONNECTED:
+            version = result.headers.get(StompSpec.VERSION_HEADER, _V10)
+            if version in StompSpec.VERSIONS:
+                self._version = version
+        return result
+
+    # -- internals ----------------------------------------------------------------------------
+
+    def _startFrame(self) -> None:
+        """Forget the progress made on the frame at ``_pos`` (it is read again from its start)."""
+        self._headStarted = False
+        self._scan = 0  # where the next search for the end of the head starts
+        self._counted = 0  # bytes of the head already counted for the limits
+        self._lineStart = 0  # start of the head's last incomplete line
+        self._lines = 0  # LFs counted in the head
+        # once the head is parsed: (command, headers, rawHeaders, bodyStart, contentLength)
+        self._body: tuple[str, dict[str, str], list[tuple[str, str]] | None, int, int | None] | None = None
+
+    def _shift(self, offset: int) -> None:
+        self._pos -= offset
+        self._scan -= offset
+        self._counted -= offset
+        self._lineStart -= offset
+        body = self._body
+        if body is not None:
+            self._body = (body[0], body[1], body[2], body[3] - offset, body[4])
+
+    def _checkUsable(self) -> None:
+        if self._error is not None:
+            raise StompFrameError(
+                f'Parser is unusable after an error: {self._error} [call reset() after reconnecting]'
+            ) from self._error
+
+    def _fail(self, error: StompFrameError) -> None:
+        self._error = error
+        raise error
+
+    def _headerTooLong(self, size: int) -> StompFrameLimitError:
+        return StompFrameLimitError(
+            f'Header too long: {size} bytes [maxHeaderSize={self.maxHeaderSize}]',
+            limit='maxHeaderSize',
+            value=self.maxHeaderSize,
+        )
+
+    def _frameTooLarge(self, size: int) -> StompFrameLimitError:
+        return StompFrameLimitError(
+            f'Frame too large: {size} bytes [maxFrameSize={self.maxFrameSize}]',
+            limit='maxFrameSize',
+            value=self.maxFrameSize,
+        )
+
+    def _tooManyHeaders(self, count: int) -> StompFrameLimitError:
+        return StompFrameLimitError(
+            f'Too many headers: {count} [maxHeaders={self.maxHeaders}]', limit='maxHeaders', value=self.maxHeaders
+        )
+
+    def _parse(self) -> StompFrame | StompHeartBeat | None:
+        try:
+            return self._parseNext()
+        except StompFrameError as error:
+            self._error = error
+            raise
+
+    def _parseNext(self) -> StompFrame | StompHeartBeat | None:
+        buf = self._buf
+        end = len(buf)
+        version = self._version
+        pos = self._pos
+        body = self._body
+        if body is None:
+            if not self._headStarted:
+                # Between frames: EOLs are the previous frame's trailing EOL, or heart-beats.
+                while pos < end:
+                    byte = buf[pos]
+                    if byte == _LF:
+                        pos += 1
+                    elif byte == _CR and version == _V12:
+                        if pos + 1 == end:
+                            return None
+                        if buf[pos + 1] != _LF:
+                            break
+                        pos += 2
+                    else:
+                        break
+                    self._pos = pos
+                    if self._eolOwed:
+                        self._eolOwed = False
+                        continue
+                    return StompHeartBeat(version)
+                if pos == end:
+                    return None
+                self._eolOwed = False
+                self._headStarted = True
+                self._scan = self._counted = self._lineStart = pos
+                self._lines = 0
+
+            # The head ends with an empty line: LF LF, or in 1.2 also LF CR LF.
+            scan = self._scan
+            headEnd = buf.find(_HEAD_END, scan)
+            bodyStart = headEnd + 2
+            if version == _V12:
+                crlfEnd = buf.find(_HEAD_END_CRLF, scan, end if headEnd < 0 else headEnd + 2)
+                if crlfEnd >= 0:
+                    headEnd = crlfEnd
+                    bodyStart = crlfEnd + 3
+            if headEnd < 0:
+                self._checkPartialHead(end)
+                return None
+            body = self._parseHead(pos, headEnd, bodyStart, version)
+            self._body = body
+
+        command, headers, rawHeaders, bodyStart, contentLength = body
+        if contentLength is not None:
+            bodyEnd = bodyStart + contentLength
+            if bodyEnd >= end:
+                return None
+            if buf[bodyEnd] != _NUL:
+                raise StompFrameError(
+                    f'Frame not terminated by NUL: {bytes(buf[bodyEnd:bodyEnd + 1])!r} after a body of '
+                    f'content-length {contentLength} [command {command}]'
+                )
+        else:
+            bodyEnd = buf.find(b'\x00', self._scan)
+            if bodyEnd < 0:
+                if end - pos > self.maxFrameSize:
+                    raise self._frameTooLarge(end - pos)
+                self._scan = end
+                return None
+            if bodyEnd - pos > self.maxFrameSize:
+                raise self._frameTooLarge(bodyEnd - pos)
+            if bodyEnd > bodyStart and version != _V10 and command not in StompSpec.COMMANDS_BODY_ALLOWED:
+                raise StompFrameError(
+                    f'Frame must not have a body (version {version}): {command!r} '
+                    f'[body has {bodyEnd - bodyStart} bytes]'
+                )
+        if bodyEnd - bodyStart > 4096:
+            with memoryview(buf) as view:
+                payload = view[bodyStart:bodyEnd].tobytes()
+        else:
+            payload = bytes(buf[bodyStart:bodyEnd])
+        self._pos = bodyEnd + 1
+        self._eolOwed = True
+        self._headStarted = False
+        self._body = None
+        return StompFrame._fromWire(command, headers, rawHeaders, payload, version)
+
+    def _checkPartialHead(self, end: int) -> None:
+        """No end of head yet: check the limits on the bytes not counted before, then wait."""
+        buf = self._buf
+        counted = self._counted
+        lines = self._lines + buf.count(b'\n', counted, end)
+        if lines > self.maxHeaders + 1:
+            raise self._tooManyHeaders(lines - 1)
+        lastLf = buf.rfind(b'\n', counted, end)
+        if lastLf >= 0:
+            if lastLf - self._lineStart > self.maxHeaderSize:
+                # lines completed by the new bytes may be too long themselves
+                self._checkLines(bytes(buf[self._lineStart:lastLf]))
+            self._lineStart = lastLf + 1
+        if end - self._lineStart > self.maxHeaderSize:
+            raise self._headerTooLong(end - self._lineStart)
+        if end - self._pos > self.maxFrameSize:
+            raise self._frameTooLarge(end - self._pos)
+        self._lines = lines
+        self._counted = end
+        self._scan = max(self._pos, end - 2)
+
+    def _checkLines(self, head: bytes | bytearray) -> None:
+        limit = self.maxHeaderSize
+        for line in head.split(b'\n'):
+            if len(line) > limit:
+                raise self._headerTooLong(len(line))
+
+    def _parseHead(
+        self, pos: int, headEnd: int, bodyStart: int, version: str
+    ) -> tuple[str, dict[str, str], list[tuple[str, str]] | None, int, int | None]:
+        raw = self._buf[pos:headEnd]
+        if len(raw) > self.maxHeaderSize:
+            self._checkLines(raw)
+            if len(raw) > self.maxFrameSize:
+                raise self._frameTooLarge(len(raw))
+        try:
+            head = raw.decode('utf-8')
+        except UnicodeDecodeError as exc:
+            raise StompFrameError(f'Headers are not valid UTF-8: {_shown(bytes(raw))}') from exc
+        lines = head.split('\n')
+        if version == _V12 and '\r' in head:
+            lines = [line[:-1] if line[-1:] == '\r' else line for line in lines]
+        command = lines[0]
+        if command not in StompSpec.COMMANDS[version]:
+            raise StompFrameError(f'Invalid command (version {version}): {_shown(command)}')
+        if len(lines) > self.maxHeaders + 1:
+            raise self._tooManyHeaders(len(lines) - 1)
+        unescape = _unescaper(version, command) if '\\' in head else None
+        headers: dict[str, str] = {}
+        repeated = False
+        for index in range(1, len(lines)):
+            name, colon, value = lines[index].partition(':')
+            if not colon or not name:
+                raise StompFrameError(
+                    f'Invalid header line (no name, or no colon): {_shown(lines[index])} [command {command}]'
+                )
+            if unescape is not None:
+                name = unescape(name)
+                value = unescape(value)
+            if name in headers:
+                repeated = True
+            else:
+                headers[name] = value
+        rawHeaders = None
+        if repeated:
+            rawHeaders = []
+            for index in range(1, len(lines)):
+                name, _, value = lines[index].partition(':')
+                if unescape is not None:
+                    name = unescape(name)
+                    value = unescape(value)
+                rawHeaders.append((name, value))
+        contentLength: int | None = None
+        text = headers.get(_CONTENT_LENGTH)
+        if text is not None:
+            if not (text.isascii() and text.isdigit()):
+                raise StompFrameError(f'Invalid content-length: {_shown(text)} [command {command}]')
+            contentLength = int(text)
+            size = bodyStart - pos + contentLength
+            if size > self.maxFrameSize:
+                raise self._frameTooLarge(size)
+            if contentLength and version != _V10 and command not in StompSpec.COMMANDS_BODY_ALLOWED:
+                raise StompFrameError(
+                    f'Frame must not have a body (version {version}): {command!r} [content-length {contentLength}]'
+                )
+        self._scan = bodyStart
+        return command, headers, rawHeaders, bodyStart, contentLength
