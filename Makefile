@@ -26,3 +26,18 @@ test-unit: setup
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .hypothesis
+
+.PHONY: docs typecheck
+
+## docs: build the HTML docs into docs/_build/html (warnings are errors) and run their code examples
+docs: setup
+	$(BIN)/python -m sphinx -E -W --keep-going -b html docs docs/_build/html
+	$(BIN)/python -m sphinx -E -W --keep-going -b doctest docs docs/_build/doctest
+
+## lint: ruff, with the rules in ruff.toml
+lint: setup
+	$(BIN)/ruff check .
+
+## typecheck: mypy on the package, with the settings in mypy.ini
+typecheck: setup
+	$(BIN)/python -m mypy stompest
