@@ -30,7 +30,7 @@ def _docstringTable(doc: str) -> dict[str, str]:
     lines = doc.splitlines()
     rows: dict[str, str] = {}
     rules = [index for (index, line) in enumerate(lines) if _RULE.match(line)]
-    for first, header, last in zip(rules, rules[1:], rules[2:]):
+    for first, header, last in zip(rules, rules[1:], rules[2:], strict=False):
         if not lines[first + 1].split()[:1] == ['Name']:
             continue
         columns = [match.span() for match in re.finditer('=+', lines[first])]
@@ -126,7 +126,7 @@ def checkSessionStates(app: Sphinx) -> None:
     documented: dict[str, set[str]] = {}
     lines = (session.__doc__ or '').splitlines()
     rules = [index for (index, line) in enumerate(lines) if _RULE.match(line)]
-    for first, header, last in zip(rules, rules[1:], rules[2:]):
+    for first, header, last in zip(rules, rules[1:], rules[2:], strict=False):
         if lines[first + 1].split()[:1] != ['command']:
             continue
         split = re.search('=+', lines[first]).end()  # type: ignore[union-attr]
