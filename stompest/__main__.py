@@ -1,0 +1,18 @@
+"""``python -m stompest`` and the ``stompest`` console script: see :mod:`stompest.cli`."""
+
+from __future__ import annotations
+
+import sys
+
+__all__ = ['main']
+
+
+def main() -> int:
+    """The console script's entry point: run :func:`stompest.cli.main` on ``sys.argv``."""
+    from stompest.cli import main as cliMain
+
+    return cliMain()
+
+
+if __name__ == '__main__':
+    sys.exit(main())
