@@ -3,6 +3,8 @@
 * ``.. stompest-session-states::`` prints the session's state table, generated from
   ``stompest.protocol.session.COMMAND_STATES`` (the one mapping the session checks commands
   against), so the docs cannot drift from the code.
+* ``.. stompest-cli-help:: [SUBCOMMAND]`` prints ``stompest [SUBCOMMAND] --help`` as argparse
+  formats it from ``stompest.cli.buildParser()``, at a fixed width.
 * On every build, the failover options table in ``stompest.protocol.failover``'s docstring (which
   the docs show through ``automodule``) is compared with the option parser's own table
   (``_OPTIONS``): a missing, extra or differently defaulted option is a warning, and ``make docs``
@@ -119,6 +121,39 @@ class SessionStates(SphinxDirective):
         return [_table(['command'] + states, rows, [3] + [2] * len(states))]
 
 
+class CliHelp(SphinxDirective):
+    """The ``--help`` text of the ``stompest`` command or one of its subcommands."""
+
+    optional_arguments = 1
+    has_content = False
+
+    def run(self) -> list[nodes.Node]:
+        import argparse
+        import os
+
+        from stompest import cli
+
+        parser = cli.buildParser()
+        if self.arguments:
+            subparsers = next(
+                action for action in parser._actions if isinstance(action, argparse._SubParsersAction)
+            )
+            parser = subparsers.choices[self.arguments[0]]
+        columns = os.environ.get('COLUMNS')
+        os.environ['COLUMNS'] = '100'  # argparse wraps at the terminal width; make the docs stable
+        try:
+            text = parser.format_help()
+        finally:
+            if columns is None:
+                del os.environ['COLUMNS']
+            else:
+                os.environ['COLUMNS'] = columns
+        self.env.note_dependency(cli.__file__)
+        block = nodes.literal_block(text, text)
+        block['language'] = 'text'
+        return [block]
+
+
 def checkSessionStates(app: Sphinx) -> None:
     """The session module's docstring repeats the table; warn when it disagrees with the code."""
     from stompest.protocol import session
@@ -147,6 +182,7 @@ def checkSessionStates(app: Sphinx) -> None:
 
 def setup(app: Sphinx) -> dict[str, Any]:
     app.add_directive('stompest-session-states', SessionStates)
+    app.add_directive('stompest-cli-help', CliHelp)
     app.connect('builder-inited', checkFailoverOptions)
     app.connect('builder-inited', checkSessionStates)
     return {'version': '1', 'parallel_read_safe': True, 'parallel_write_safe': True}
