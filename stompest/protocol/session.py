@@ -290,8 +290,10 @@ class StompSession:
         """The connection is gone (closed on purpose or lost); state DISCONNECTED.
 
         Open transactions and pending receipts are forgotten either way: they died with the
-        connection. :param flush: ``True`` forgets the subscriptions too; ``False`` keeps them, so
-        that after an unexpected loss :meth:`replay` can hand them over for re-subscribing.
+        connection. The negotiated version, session id, server and heart-beats are reset.
+
+        :param flush: ``True`` forgets the subscriptions too; ``False`` keeps them, so that after
+            an unexpected loss :meth:`replay` can hand them over for re-subscribing.
         """
         self._checkState('close')
         self._state = DISCONNECTED
@@ -375,7 +377,8 @@ class StompSession:
         return token
 
     def subscription(self, token: Token) -> Any:
-        """The ``context`` given to :meth:`subscribe` for ``token``."""
+        """The ``context`` given to :meth:`subscribe` for ``token``; an unknown token raises
+        :class:`~stompest.error.StompProtocolError` (even unchecked: there is nothing to return)."""
         self._checkState('subscription')
         try:
             return self._subscriptions[token][3]
