@@ -7,8 +7,20 @@ can yours. Import from this package root, as in stompest 2.3::
     from stompest.protocol import StompFrame, StompParser, StompSession, StompSpec, commands
 """
 
+from stompest.protocol import commands
 from stompest.protocol.failover import StompFailoverTransport, StompFailoverUri
 from stompest.protocol.frame import StompFrame, StompHeartBeat
+from stompest.protocol.parser import StompParser
+from stompest.protocol.session import StompSession
 from stompest.protocol.spec import StompSpec
 
-__all__ = ['StompFailoverTransport', 'StompFailoverUri', 'StompFrame', 'StompHeartBeat', 'StompSpec']
+__all__ = [
+    'StompFailoverTransport',
+    'StompFailoverUri',
+    'StompFrame',
+    'StompHeartBeat',
+    'StompParser',
+    'StompSession',
+    'StompSpec',
+    'commands',
+]
