@@ -9,9 +9,9 @@ __all__ = ['main']
 
 def main() -> int:
     """The console script's entry point: run :func:`stompest.cli.main` on ``sys.argv``."""
-    from stompest.cli import main as cliMain
+    from stompest import cli
 
-    return cliMain()
+    return cli.main()
 
 
 if __name__ == '__main__':

@@ -128,24 +128,28 @@ def _connectionOptions(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group('connection')
     group.add_argument('--uri', default=S, help=f'broker or failover URI (default: $STOMP_URI or {DEFAULT_URI})')
     group.add_argument('--login', default=S, help='login (default: $STOMP_LOGIN)')
-    group.add_argument('--passcode', default=S, help='passcode (default: $STOMP_PASSCODE, which is safer: command lines are public)')
+    group.add_argument('--passcode', default=S,
+                       help='passcode (default: $STOMP_PASSCODE, which is safer: command lines are public)')
     group.add_argument(
         '--stomp-version', '--version', dest='version', default=S, choices=StompSpec.VERSIONS,
         help=f'highest STOMP version to offer (default: {DEFAULT_VERSION})',
     )
     group.add_argument('--heart-beat', dest='heartBeats', metavar='CX,CY', default=S, type=_heartBeatArgument,
                        help='heart-beats in ms: send at least every CX, want one every CY (default: 0,0)')
-    group.add_argument('--host', default=S,
-                       help="the CONNECT host header, i.e. the virtual host (RabbitMQ: '/'; default: the broker's host name)")
-    group.add_argument('--connect-timeout', dest='connectTimeout', metavar='SECONDS', type=_seconds, default=S,
-                       help=f'seconds to wait for the TCP connection, the CONNECTED frame and each receipt (default: {DEFAULT_TIMEOUT:g})')
+    group.add_argument('--host', default=S, help=(
+        "the CONNECT host header, i.e. the virtual host (RabbitMQ: '/'; default: the broker's host name)"))
+    group.add_argument('--connect-timeout', dest='connectTimeout', metavar='SECONDS', type=_seconds, default=S, help=(
+        f'seconds to wait for the TCP connection, the CONNECTED frame and each receipt (default: {DEFAULT_TIMEOUT:g})'))
     tls = parser.add_argument_group('TLS (ssl:// URIs)')
-    tls.add_argument('--ca', metavar='FILE', default=S, help="CA certificates (PEM) to verify the broker with (default: the system's)")
+    tls.add_argument('--ca', metavar='FILE', default=S,
+                     help="CA certificates (PEM) to verify the broker with (default: the system's)")
     tls.add_argument('--cert', metavar='FILE', default=S, help='client certificate (PEM)')
-    tls.add_argument('--key', metavar='FILE', default=S, help='private key of the client certificate (PEM; default: in --cert)')
+    tls.add_argument('--key', metavar='FILE', default=S,
+                     help='private key of the client certificate (PEM; default: in --cert)')
     tls.add_argument('--no-verify', dest='noVerify', action='store_true', default=S,
                      help="don't verify the broker's certificate and host name (testing only)")
-    parser.add_argument('-v', '--verbose', action='store_true', default=S, help="log stompest's frames (DEBUG) to stderr")
+    parser.add_argument('-v', '--verbose', action='store_true', default=S,
+                        help="log stompest's frames (DEBUG) to stderr")
 
 
 _DEFAULTS: dict[str, Any] = {
@@ -158,7 +162,8 @@ def buildParser() -> argparse.ArgumentParser:
     """The command line parser of ``stompest`` (exposed for tests and documentation)."""
     parser = argparse.ArgumentParser(
         prog='stompest',
-        description=f'stompest {stompest.__version__}: send and receive STOMP messages, run the demo pipeline or a benchmark.',
+        description=(f'stompest {stompest.__version__}: send and receive STOMP messages, '
+                     'run the demo pipeline or a benchmark.'),
         epilog='Environment: STOMP_URI, STOMP_LOGIN, STOMP_PASSCODE. Errors exit 1 with one line on stderr.',
     )
     _connectionOptions(parser)
@@ -169,8 +174,8 @@ def buildParser() -> argparse.ArgumentParser:
     send.add_argument('destination', metavar='DEST', help="destination, e.g. '/queue/test'")
     send.add_argument('body', metavar='BODY', nargs='?', help='message body (UTF-8)')
     send.add_argument('--file', metavar='PATH', help='send the bytes of PATH as the body ("-": all of stdin)')
-    send.add_argument('--header', dest='headers', metavar='NAME=VALUE', action='append', type=_headerArgument, default=[],
-                      help='add a header (repeatable)')
+    send.add_argument('--header', dest='headers', metavar='NAME=VALUE', action='append', type=_headerArgument,
+                      default=[], help='add a header (repeatable)')
     send.add_argument('--receipt', action='store_true', help='ask for a receipt per message and wait for it')
     send.add_argument('--persistent', action='store_true', help='add persistent:true')
     _connectionOptions(send)
@@ -179,23 +184,27 @@ def buildParser() -> argparse.ArgumentParser:
         'Subscribe to DEST and print each message (its headers, an empty line, its body) until --count '
         'messages arrived, --timeout seconds passed without one, or Ctrl-C.'))
     listen.add_argument('destination', metavar='DEST')
-    listen.add_argument('--ack', choices=sorted(StompSpec.ACK_MODES[StompSpec.VERSION_1_2]), default=StompSpec.ACK_CLIENT_INDIVIDUAL,
+    listen.add_argument('--ack', choices=sorted(StompSpec.ACK_MODES[StompSpec.VERSION_1_2]),
+                        default=StompSpec.ACK_CLIENT_INDIVIDUAL,
                         help='ack mode (default: client-individual: a message is acknowledged after it was printed, '
                              'so messages beyond --count go back to the queue; with auto, the broker may have pushed '
                              'more than --count, and those are gone)')
-    listen.add_argument('--count', metavar='N', type=_positiveInt, help='stop after N messages (fails if --timeout passes first)')
+    listen.add_argument('--count', metavar='N', type=_positiveInt,
+                        help='stop after N messages (fails if --timeout passes first)')
     listen.add_argument('--timeout', metavar='SECONDS', type=_seconds, help='stop after SECONDS without a message')
     listen.add_argument('--json', action='store_true', help=(
         'one JSON object per line: {"headers": {...}, "body": ..., "bodyEncoding": "utf-8" or "base64"}'))
-    listen.add_argument('--header', dest='headers', metavar='NAME=VALUE', action='append', type=_headerArgument, default=[],
-                        help='add a SUBSCRIBE header (repeatable)')
+    listen.add_argument('--header', dest='headers', metavar='NAME=VALUE', action='append', type=_headerArgument,
+                        default=[], help='add a SUBSCRIBE header (repeatable)')
     _connectionOptions(listen)
 
-    demo = commands.add_parser('demo', help='run the Twisted producer -> transformer -> consumer pipeline', description=(
+    demo = commands.add_parser('demo', help='run the Twisted producer -> transformer -> consumer pipeline',
+                               description=(
         'Run the Twisted producer, transformer and consumer of examples/ in one process against the broker, '
         'with a few poison messages that go to the error destination, and report what arrived where. '
         'Exits 1 if any message was lost.'))
-    demo.add_argument('--count', metavar='N', type=_positiveInt, default=1000, help='messages to produce (default: 1000)')
+    demo.add_argument('--count', metavar='N', type=_positiveInt, default=1000,
+                      help='messages to produce (default: 1000)')
     demo.add_argument('--poison', metavar='N', type=_nonNegativeInt, default=5,
                       help='how many of them the transformer cannot process (default: 5)')
     demo.add_argument('--timeout', metavar='SECONDS', type=_seconds, default=30.0,
@@ -253,7 +262,9 @@ def sslContextFor(args: argparse.Namespace) -> ssl.SSLContext | None:
 
 def configFor(args: argparse.Namespace) -> StompConfig:
     """The :class:`~stompest.config.StompConfig` the connection options describe."""
-    return StompConfig(args.uri, login=args.login, passcode=args.passcode, version=args.version, sslContext=sslContextFor(args))
+    return StompConfig(
+        args.uri, login=args.login, passcode=args.passcode, version=args.version, sslContext=sslContextFor(args),
+    )
 
 
 def connectSync(args: argparse.Namespace) -> Any:
@@ -261,7 +272,10 @@ def connectSync(args: argparse.Namespace) -> Any:
     from stompest.sync.client import Stomp
 
     client = Stomp(configFor(args))
-    client.connect(host=args.host, heartBeats=args.heartBeats, connectTimeout=args.connectTimeout, connectedTimeout=args.connectTimeout)
+    client.connect(
+        host=args.host, heartBeats=args.heartBeats,
+        connectTimeout=args.connectTimeout, connectedTimeout=args.connectTimeout,
+    )
     return client
 
 
@@ -376,7 +390,10 @@ def cmdListen(args: argparse.Namespace, stdout: Any, stderr: TextIO) -> int:
         while args.count is None or received < args.count:
             if not client.canRead(args.timeout):
                 if args.count is not None:
-                    raise CliError(f'Only {received} of {args.count} messages arrived on {args.destination!r} [--timeout={args.timeout:g}]')
+                    raise CliError(
+                        f'Only {received} of {args.count} messages arrived on {args.destination!r} '
+                        f'[--timeout={args.timeout:g}]'
+                    )
                 break
             frame = client.receiveFrame()
             if frame.command != StompSpec.MESSAGE:
@@ -466,7 +483,7 @@ def _rate(count: int, seconds: float) -> str:
 
 # bench
 
-def cmdBench(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
+def cmdBench(args: argparse.Namespace, stdout: Any, stderr: TextIO) -> int:
     """``stompest bench``: produce, then consume, with the blocking client."""
     destination = args.destination or f'/queue/stompest.bench.{uuid.uuid4().hex[:12]}'
     body = b'x' * args.size
@@ -520,7 +537,7 @@ def cmdBench(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
 
 # demo
 
-def cmdDemo(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
+def cmdDemo(args: argparse.Namespace, stdout: Any, stderr: TextIO) -> int:
     """``stompest demo``: the Twisted pipeline of :mod:`stompest._demo`, with a progress bar."""
     if args.poison > args.count:
         raise CliError(f'--poison ({args.poison}) cannot exceed --count ({args.count})')
@@ -539,6 +556,8 @@ def cmdDemo(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     )
     bar.finish(stats.settled, stats.progressText())
     stdout.write(formatTable(stats.table()))
+    if stats.interrupted:
+        raise KeyboardInterrupt
     if stats.lost:
         raise CliError(f'{stats.lost} message{"" if stats.lost == 1 else "s"} lost')
     if stats.failure is not None:
