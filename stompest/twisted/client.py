@@ -1,0 +1,712 @@
+"""The Twisted STOMP client: :class:`Stomp` (stompest 2.3's ``stompest.async.Stomp``).
+
+Every STOMP method returns a :class:`~twisted.internet.defer.Deferred`. Behaviour is spread over
+listeners (:mod:`stompest.twisted.listener`), as in 2.3; the client owns the connection, the
+session, the failover walk and the graceful shutdown.
+
+Beyond 2.3 (all opt-in):
+
+* ``autoReconnect=True``: after an unexpected loss (a :class:`~stompest.error.StompConnectionError`:
+  connection lost, heart-beat timeout) the client walks the failover URI again (its delays and
+  attempt limits; each attempt is TCP connect plus CONNECTED), replays the subscriptions, and
+  tells the listeners (``onReconnecting(connection, broker, delay, attempt)``,
+  ``onReconnected(connection, broker)``). STOMP calls made meanwhile **wait**: their Deferred
+  fires after the frame was sent on the new connection, or fails with
+  :class:`~stompest.error.StompConnectionError` when reconnecting gives up; then
+  :attr:`Stomp.disconnected` fails with that error too. ERROR frames and graceful disconnects
+  never reconnect.
+* No stale acknowledgements: ACK/NACK of a MESSAGE received on an earlier connection is not sent
+  (the broker would refuse it, or ack a redelivery); a WARNING is logged and the Deferred fires
+  with ``None`` without sending anything.
+* ``maxInFlight``: see :class:`~stompest.twisted.listener.SubscriptionListener` (back-pressure:
+  the client stops reading while a subscription has that many unfinished handlers).
+* ``heartBeatTolerance``: how many server heart-beat intervals of silence are tolerated.
+* :meth:`Stomp.dropConnection`: close at once, without DISCONNECT.
+
+The session's ``lastSent``/``lastReceived`` are readings of the reactor's clock
+(``reactor.seconds``), so one ``task.Clock`` drives timers and session in tests.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from twisted.internet import defer, task
+from twisted.python.failure import Failure
+
+from stompest.config import StompConfig
+from stompest.error import (
+    StompAlreadyRunningError,
+    StompCancelledError,
+    StompConnectionError,
+    StompConnectTimeout,
+    StompNotRunningError,
+    StompProtocolError,
+)
+from stompest.protocol.failover import StompFailoverTransport
+from stompest.protocol.frame import Headers, StompFrame, StompHeartBeat
+from stompest.protocol.parser import StompParser
+from stompest.protocol.session import StompSession
+from stompest.protocol.spec import StompSpec
+from stompest.twisted.listener import Listener, defaultListeners
+from stompest.twisted.protocol import StompFactory, StompProtocol
+from stompest.twisted.util import EndpointFactory, defaultEndpointFactory, withTimeout
+
+__all__ = ['Stomp']
+
+log = logging.getLogger(__name__)
+
+#: seconds a graceful close may take before the transport is aborted
+CLOSE_TIMEOUT = 10.0
+
+_IDLE, _CONNECTING, _CONNECTED, _DISCONNECTING, _RECONNECTING = 'idle', 'connecting', 'connected', 'disconnecting', 'reconnecting'
+
+
+def _brokerText(broker: dict[str, Any] | None) -> str:
+    if not broker:
+        return '?'
+    return '%s://%s:%d' % (broker['protocol'], broker['host'], broker['port'])
+
+
+class Stomp:
+    """A Twisted STOMP client.
+
+    :param config: a :class:`~stompest.config.StompConfig` (broker or failover URI, login, version).
+    :param listenersFactory: returns the listeners for each new connection (default
+        :func:`~stompest.twisted.listener.defaultListeners`).
+    :param endpointFactory: ``endpointFactory(broker, timeout=None)`` returns an
+        ``IStreamClientEndpoint`` for a broker dict (default: TCP/TLS endpoints on ``reactor``,
+        see :func:`stompest.twisted.util.defaultEndpointFactory` for TLS rules).
+    :param reactor: the reactor for connections and timers (default: the global reactor,
+        looked up when the client is created). Tests pass a ``MemoryReactorClock``.
+    :param receiptTimeout: seconds to wait for a RECEIPT (``None``: no limit) before the operation
+        fails with :class:`~stompest.error.StompCancelledError`.
+    :param autoReconnect: reconnect after an unexpected loss (see the module documentation).
+    :param maxInFlight: the default per-subscription limit of concurrently handled messages.
+    :param heartBeatTolerance: drop the connection after ``serverHeartBeat`` times this much silence.
+    :param rng: the failover schedule's randomness (``random.Random(seed)`` for repeatable walks).
+    :param isLocalHost: passed to :class:`~stompest.protocol.failover.StompFailoverTransport`.
+    :param parserFactory: builds each connection's parser (e.g. to change its limits).
+    """
+
+    def __init__(
+        self,
+        config: StompConfig,
+        listenersFactory: Callable[[], Iterable[Listener]] | None = None,
+        endpointFactory: EndpointFactory | None = None,
+        *,
+        reactor: Any = None,
+        receiptTimeout: float | None = None,
+        autoReconnect: bool = False,
+        maxInFlight: int | None = None,
+        heartBeatTolerance: float = 2.0,
+        rng: random.Random | None = None,
+        isLocalHost: Callable[[str], bool] | None = None,
+        parserFactory: Callable[[], StompParser] = StompParser,
+    ) -> None:
+        if reactor is None:
+            from twisted.internet import reactor as globalReactor
+
+            reactor = globalReactor
+        self._config = config
+        self._reactor = reactor
+        self._listenersFactory = listenersFactory or defaultListeners
+        self._endpointFactory = endpointFactory or defaultEndpointFactory(reactor, config.sslContext)
+        self._receiptTimeout = receiptTimeout
+        self._autoReconnect = autoReconnect
+        self._maxInFlight = maxInFlight
+        self._heartBeatTolerance = heartBeatTolerance
+        self._failover = StompFailoverTransport(config.uri, rng=rng, isLocalHost=isLocalHost)
+        self._factory = StompFactory(parserFactory)
+        #: the STOMP session (state, version, subscriptions, heart-beat clocks)
+        self.session = StompSession(config.version, config.check, clock=reactor.seconds)
+        self._listeners: list[Listener] = []
+        self._phase = _IDLE
+        self._protocol: StompProtocol | None = None
+        self._broker: dict[str, Any] | None = None
+        self._generation = 0
+        self._pending: defer.Deferred | None = None
+        self._connectArgs: dict[str, Any] = {}
+        self._disconnected: defer.Deferred | None = None
+        self._closeWaiters: list[defer.Deferred] = []
+        self._disconnectReason: BaseException | None = None
+        self._usableWaiters: list[defer.Deferred] = []
+        self._pauses: set[Any] = set()
+        self._resumedAt: float | None = None
+        self._closeCall: Any = None
+        self._clientAckTokens: set[Any] = set()
+        self._unacked: dict[int, tuple[StompFrame, int]] = {}
+
+    # -- read-only state ------------------------------------------------------------------------
+
+    @property
+    def reactor(self) -> Any:
+        """The reactor (and clock) this client runs on."""
+        return self._reactor
+
+    @property
+    def broker(self) -> dict[str, Any] | None:
+        """The broker of the current (or last) connection."""
+        return self._broker
+
+    @property
+    def receiptTimeout(self) -> float | None:
+        return self._receiptTimeout
+
+    @property
+    def maxInFlight(self) -> int | None:
+        return self._maxInFlight
+
+    @property
+    def heartBeatTolerance(self) -> float:
+        return self._heartBeatTolerance
+
+    @property
+    def readingPaused(self) -> bool:
+        """Whether reading is paused for back-pressure."""
+        return bool(self._pauses)
+
+    @property
+    def resumedAt(self) -> float | None:
+        """When reading was last resumed (reactor time)."""
+        return self._resumedAt
+
+    @property
+    def disconnected(self) -> defer.Deferred | None:
+        """A Deferred for the end of the connection made by the last successful :meth:`connect`:
+        it fires with ``None`` after a clean disconnect and errs back with the cause otherwise
+        (:class:`~stompest.error.StompProtocolError` with the ERROR frame,
+        :class:`~stompest.error.StompConnectionError` on loss,
+        :class:`~stompest.error.StompHeartBeatTimeout`, the ``reason`` given to :meth:`disconnect`).
+        With ``autoReconnect`` it only fires when the client stops for good. ``None`` before the
+        first connection."""
+        return self._disconnected
+
+    # -- listeners --------------------------------------------------------------------------------
+
+    def add(self, listener: Listener) -> None:
+        """Add a listener (once)."""
+        if listener not in self._listeners:
+            self._listeners.append(listener)
+            listener.onAdd(self)
+
+    def remove(self, listener: Listener) -> None:
+        """Remove a listener (no error if it is not there)."""
+        if listener in self._listeners:
+            self._listeners.remove(listener)
+
+    def _notify(self, event: Callable[[Listener], Any]) -> defer.Deferred:
+        waits = []
+        for listener in list(self._listeners):
+            if listener not in self._listeners:  # removed by an earlier listener's reaction
+                continue
+            result = event(listener)
+            if isinstance(result, defer.Deferred):
+                waits.append(result)
+        if not waits:
+            return defer.succeed(None)
+        if len(waits) == 1:
+            return waits[0]
+        gathered = defer.gatherResults(waits, consumeErrors=True)
+        return gathered.addErrback(lambda failure: failure.value.subFailure)
+
+    # -- connecting -------------------------------------------------------------------------------
+
+    @defer.inlineCallbacks
+    def connect(
+        self,
+        headers: Headers | None = None,
+        versions: Iterable[str] | None = None,
+        host: str | None = None,
+        heartBeats: tuple[int, int] | None = None,
+        connectTimeout: float | None = None,
+        connectedTimeout: float | None = None,
+    ) -> Any:
+        """Connect (walking the failover URI for the TCP/TLS connection), log in, wait for
+        CONNECTED, replay the subscriptions kept from an earlier connection. Fires with the client.
+
+        :param headers: extra CONNECT headers; ``versions``: versions to offer (default: up to
+            ``config.version``); ``host``: the ``host`` header (default: the broker's host name);
+            ``heartBeats``: ``(cx, cy)`` in ms.
+        :param connectTimeout: seconds per TCP connection attempt
+            (:class:`~stompest.error.StompConnectTimeout` when the failover schedule is used up).
+        :param connectedTimeout: seconds to wait for CONNECTED
+            (:class:`~stompest.error.StompCancelledError`).
+        """
+        if self._phase != _IDLE:
+            raise StompAlreadyRunningError(f'Already {self._phase} [{self._config.uri}]')
+        self._connectArgs = {'headers': headers, 'versions': versions, 'host': host, 'heartBeats': heartBeats,
+                             'connectTimeout': connectTimeout, 'connectedTimeout': connectedTimeout}
+        self._phase = _CONNECTING
+        self._disconnectReason = None
+        self._pending = self._establish(reconnect=False)
+        try:
+            yield self._pending
+        except BaseException:
+            self._phase = _IDLE
+            raise
+        finally:
+            self._pending = None
+        self._phase = _CONNECTED
+        self._disconnected = defer.Deferred()
+        return self
+
+    @defer.inlineCallbacks
+    def _establish(self, reconnect: bool) -> Any:
+        """Walk the failover schedule until a connection (and, when reconnecting, a STOMP
+        session) is up. A first connect does the STOMP handshake once, after the TCP connection."""
+        args = self._connectArgs
+        lastError: BaseException | None = None
+        schedule = iter(self._failover)
+        attempt = 0
+        while True:
+            try:
+                broker, delay = next(schedule)
+            except StompConnectTimeout as exc:
+                if lastError is not None:
+                    exc.__cause__ = lastError
+                log.error('Giving up connecting: %s', exc)
+                raise
+            attempt += 1
+            if reconnect:
+                self._notify(lambda listener: listener.onReconnecting(self, broker, delay, attempt))
+            if delay > 0:
+                log.info('Connecting to %s in %.3f s (attempt %d) ...', _brokerText(broker), delay, attempt)
+                yield task.deferLater(self._reactor, delay, lambda: None)
+            else:
+                log.info('Connecting to %s (attempt %d) ...', _brokerText(broker), attempt)
+            try:
+                protocol = yield self._connectTransport(broker, args['connectTimeout'])
+            except defer.CancelledError:
+                raise
+            except Exception as exc:
+                lastError = exc
+                log.warning('Connection attempt %d to %s failed: %s', attempt, _brokerText(broker), exc)
+                continue
+            if not reconnect:
+                yield self._handshake(protocol, broker)
+                return broker
+            try:
+                yield self._handshake(protocol, broker)
+            except (StompConnectionError, StompCancelledError) as exc:
+                lastError = exc
+                log.warning('Reconnect attempt %d to %s failed: %s', attempt, _brokerText(broker), exc)
+                continue
+            return broker
+
+    def _connectTransport(self, broker: dict[str, Any], timeout: float | None) -> defer.Deferred:
+        try:
+            endpoint = self._endpointFactory(broker, timeout=timeout)
+            connecting = endpoint.connect(self._factory)
+        except Exception as exc:
+            return defer.fail(StompConnectionError(f'Could not connect: {exc} [{_brokerText(broker)}]', broker=broker))
+
+        def timedOut() -> Exception:
+            return StompConnectTimeout(f'Connect timeout: {_brokerText(broker)} [connectTimeout={timeout}]', broker=broker)
+
+        return withTimeout(connecting, timeout, self._reactor, timedOut)
+
+    @defer.inlineCallbacks
+    def _handshake(self, protocol: StompProtocol, broker: dict[str, Any]) -> Any:
+        args = self._connectArgs
+        self._attach(protocol, broker)
+        for listener in self._listenersFactory():
+            self.add(listener)
+        try:
+            frame = self.session.connect(self._config.login, self._config.passcode, args['headers'], args['versions'],
+                                         args['host'] or broker['host'], args['heartBeats'])
+            waiting = self._notify(lambda listener: listener.onConnect(self, frame, args['connectedTimeout']))
+            self.sendFrame(frame)
+            yield waiting
+        except BaseException as exc:
+            if self._protocol is protocol:
+                self._drop(protocol, exc if isinstance(exc, Exception) else StompCancelledError('Connect cancelled'))
+            raise
+        self._failover.connected()
+        log.info('Connected to %s (session %s, version %s, server %s)', _brokerText(broker), self.session.id,
+                 self.session.version, self.session.server)
+        for destination, headers, receipt, context in self.session.replay():
+            log.info('Replaying subscription to %s', destination)
+            yield self._subscribe(destination, headers, receipt, context)
+
+    def _attach(self, protocol: StompProtocol, broker: dict[str, Any]) -> None:
+        self._protocol = protocol
+        self._broker = broker
+        self._generation += 1
+        protocol.onFrame = self._onFrame
+        protocol.onConnectionLost = self._onConnectionLost
+
+    # -- disconnecting ----------------------------------------------------------------------------
+
+    @defer.inlineCallbacks
+    def disconnect(self, receipt: str | None = None, reason: Any = None, timeout: float | None = None, *, failure: Any = None) -> Any:
+        """Disconnect gracefully: stop dispatching messages, wait for the handlers in flight (at
+        most ``timeout`` seconds; then they are cancelled and the outcome is
+        :class:`~stompest.error.StompCancelledError`), send DISCONNECT (and wait for its
+        ``receipt``, if asked), close. Fires like :attr:`disconnected`: ``None``, or errs back
+        with ``reason`` (or what went wrong). A pending connect or reconnect is cancelled.
+
+        :param reason: why (an exception or Failure); 2.3 called it ``failure`` (still accepted).
+        """
+        if reason is None:
+            reason = failure
+        if isinstance(reason, Failure):
+            reason = reason.value
+        if reason is not None and self._disconnectReason is None:
+            self._disconnectReason = reason
+        if self._phase == _CONNECTING:
+            log.info('Disconnect requested while connecting: cancelling the connect')
+            if self._pending is not None:
+                self._pending.cancel()
+            return None
+        if self._phase == _RECONNECTING:
+            log.info('Disconnect requested while reconnecting: giving up reconnecting')
+            closed = self._waitClosed()
+            if self._pending is not None:
+                self._pending.cancel()
+            result = yield closed
+            return result
+        if self._phase == _DISCONNECTING:
+            result = yield self._waitClosed()
+            return result
+        if self._phase != _CONNECTED:
+            raise StompNotRunningError(f'Not connected [{self._config.uri}]')
+        self._phase = _DISCONNECTING
+        closed = self._waitClosed()
+        log.info('Disconnecting%s ...', f' ({reason})' if reason is not None else '')
+        self._clearPauses()
+        try:
+            yield self._notify(lambda listener: listener.onDisconnect(self, reason, timeout))
+        except Exception as exc:
+            log.warning('Disconnecting anyway: %s', exc)
+            if self._disconnectReason is None:
+                self._disconnectReason = exc
+        protocol = self._protocol
+        if protocol is not None:
+            try:
+                yield self._transmit(self.session.disconnect(receipt))
+            except Exception as exc:
+                log.warning('DISCONNECT not confirmed: %s', exc)
+                if self._disconnectReason is None and not isinstance(exc, StompConnectionError):
+                    self._disconnectReason = exc
+            if self._protocol is protocol:
+                protocol.close()
+                self._closeCall = self._reactor.callLater(CLOSE_TIMEOUT, self._abortClose, protocol)
+        result = yield closed
+        return result
+
+    def _abortClose(self, protocol: StompProtocol) -> None:
+        self._closeCall = None
+        log.warning('Connection not closed after %s s: aborting it', CLOSE_TIMEOUT)
+        transport: Any = protocol.transport
+        if transport is not None and hasattr(transport, 'abortConnection'):
+            transport.abortConnection()
+        protocol.connectionLost(Failure(StompConnectionError('Close timed out')))
+
+    def _waitClosed(self) -> defer.Deferred:
+        waiter = defer.Deferred()
+        self._closeWaiters.append(waiter)
+        return waiter
+
+    def dropConnection(self, reason: BaseException | None = None) -> None:
+        """Close the connection at once, without DISCONNECT and without waiting for handlers
+        (beyond 2.3; the ErrorListener and HeartBeatListener use it). ``reason`` becomes the
+        outcome of :attr:`disconnected`; ``None`` means a clean close."""
+        if self._protocol is not None:
+            self._drop(self._protocol, reason)
+
+    def _drop(self, protocol: StompProtocol, reason: BaseException | None) -> None:
+        if reason is None:
+            if self._phase == _CONNECTED:
+                self._phase = _DISCONNECTING
+            protocol.close()
+            self._closeCall = self._closeCall or self._reactor.callLater(CLOSE_TIMEOUT, self._abortClose, protocol)
+        else:
+            protocol.close(reason, abort=True)  # reports the loss at once (see StompProtocol.close)
+
+    def _onConnectionLost(self, protocol: StompProtocol, reason: Failure) -> None:
+        if protocol is not self._protocol:
+            return
+        deliberate = protocol.closeReason
+        clean = deliberate is None and self.session.state == StompSession.DISCONNECTING
+        clean = clean or (deliberate is None and self._phase == _DISCONNECTING and protocol.closed)
+        if deliberate is not None:
+            outcome: BaseException | None = deliberate
+        elif clean:
+            outcome = self._disconnectReason
+        else:
+            outcome = StompConnectionError(f'Connection lost: {reason.getErrorMessage()} [{_brokerText(self._broker)}]', broker=self._broker)
+            outcome.__cause__ = reason.value
+        flush = clean and self._disconnectReason is None
+        self._teardown(protocol, outcome, flush)
+        if self._phase == _CONNECTED and self._autoReconnect and isinstance(outcome, StompConnectionError):
+            self._startReconnect(outcome)
+        elif self._phase in (_CONNECTED, _DISCONNECTING):
+            self._finish(outcome)
+
+    def _teardown(self, protocol: StompProtocol, outcome: BaseException | None, flush: bool) -> None:
+        self._protocol = None
+        protocol.onFrame = None
+        protocol.onConnectionLost = None
+        if self._closeCall is not None:
+            if self._closeCall.active():
+                self._closeCall.cancel()
+            self._closeCall = None
+        self._generation += 1
+        if self.session.state != StompSession.DISCONNECTED:
+            self.session.close(flush=flush)
+        if flush:
+            self._clientAckTokens.clear()
+        self._pauses.clear()
+        reason = None if outcome is None else Failure(outcome)
+        self._notify(lambda listener: listener.onConnectionLost(self, reason))
+        self._notify(lambda listener: listener.onCleanup(self))
+        del self._listeners[:]
+
+    def _finish(self, outcome: BaseException | None) -> None:
+        self._phase = _IDLE
+        waiters, self._closeWaiters = self._closeWaiters, []
+        usable, self._usableWaiters = self._usableWaiters, []
+        for waiter in usable:
+            waiter.errback(StompConnectionError(f'Not connected any more: {outcome}' if outcome else 'Disconnected', broker=self._broker))
+        disconnected = self._disconnected
+        for deferred in ([disconnected] if disconnected is not None and not disconnected.called else []) + waiters:
+            if outcome is None:
+                deferred.callback(None)
+            else:
+                deferred.errback(Failure(outcome))
+
+    # -- reconnecting -----------------------------------------------------------------------------
+
+    def _startReconnect(self, cause: BaseException) -> None:
+        log.warning('Connection lost (%s): reconnecting', cause)
+        self._phase = _RECONNECTING
+        self._pending = self._establish(reconnect=True)
+        self._pending.addBoth(self._reconnectDone)
+
+    def _reconnectDone(self, result: Any) -> None:
+        self._pending = None
+        if isinstance(result, Failure):
+            if result.check(defer.CancelledError):
+                outcome = self._disconnectReason
+            else:
+                outcome = result.value
+                if not isinstance(outcome, StompConnectionError):
+                    outcome = StompConnectionError(f'Reconnecting failed: {outcome}', broker=self._broker)
+                    outcome.__cause__ = result.value
+            log.error('Reconnecting stopped: %s', outcome)
+            self._finish(outcome)
+            return
+        self._phase = _CONNECTED
+        log.info('Reconnected to %s', _brokerText(result))
+        self._notify(lambda listener: listener.onReconnected(self, result))
+        waiters, self._usableWaiters = self._usableWaiters, []
+        for waiter in waiters:
+            waiter.callback(None)
+
+    def _whenUsable(self) -> defer.Deferred:
+        if self._phase != _RECONNECTING:
+            return defer.succeed(None)
+        waiter = defer.Deferred(canceller=lambda d: self._usableWaiters.remove(d) if d in self._usableWaiters else None)
+        self._usableWaiters.append(waiter)
+        return waiter
+
+    # -- incoming frames --------------------------------------------------------------------------
+
+    def _onFrame(self, frame: StompFrame | StompHeartBeat) -> None:
+        self.session.received()
+        if isinstance(frame, StompHeartBeat):
+            return
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug('Received %s', frame.info())
+        try:
+            command = frame.command
+            if command == StompSpec.MESSAGE:
+                self._onMessage(frame)
+            elif command == StompSpec.RECEIPT:
+                self._onReceipt(frame)
+            elif command == StompSpec.ERROR:
+                self._notify(lambda listener: listener.onError(self, frame))
+            elif command == StompSpec.CONNECTED:
+                self._onConnected(frame)
+            else:
+                raise StompProtocolError(f'Unexpected frame from the broker: {command!r}', frame=frame)
+        except Exception as exc:
+            log.error('Dropping the connection: %s', exc)
+            if self._protocol is not None:
+                self._drop(self._protocol, exc)
+
+    def _onConnected(self, frame: StompFrame) -> None:
+        self.session.connected(frame)
+        if self._protocol is not None:
+            self._protocol.parser.version = self.session.version
+        self._notify(lambda listener: listener.onConnected(self, frame))
+
+    def _onMessage(self, frame: StompFrame) -> None:
+        if self._phase == _DISCONNECTING or self.session.state == StompSession.DISCONNECTING:
+            log.info('Ignoring message (disconnecting): %s', frame.info())
+            return
+        try:
+            token = self.session.message(frame)
+            context = self.session.subscription(token)
+        except StompProtocolError as exc:
+            log.error('Dropping message: %s [%s]', exc, frame.info())
+            return
+        if token in self._clientAckTokens:
+            self._unacked[id(frame)] = (frame, self._generation)
+        if context is None:
+            log.warning('No handler for subscription %r: message left to the caller [%s]', token, frame.info())
+        self._notify(lambda listener: listener.onMessage(self, frame, context))
+
+    def _onReceipt(self, frame: StompFrame) -> None:
+        try:
+            receiptId = self.session.receipt(frame)
+        except StompProtocolError as exc:
+            log.warning('Ignoring receipt: %s', exc)
+            return
+        self._notify(lambda listener: listener.onReceipt(self, frame, receiptId))
+
+    # -- back-pressure ----------------------------------------------------------------------------
+
+    def pauseReading(self, key: Any) -> None:
+        """Stop reading frames until every ``key`` that paused called :meth:`resumeReading`
+        (ignored while disconnecting: the DISCONNECT receipt must get through)."""
+        if self._phase == _DISCONNECTING or self._protocol is None:
+            return
+        if not self._pauses:
+            log.info('Pausing reading (messages in flight)')
+        self._pauses.add(key)
+        self._protocol.pauseReading()
+
+    def resumeReading(self, key: Any) -> None:
+        """Withdraw ``key``'s pause; reading resumes when no pause is left."""
+        if key not in self._pauses:
+            return
+        self._pauses.discard(key)
+        if not self._pauses:
+            self._resumeProtocol()
+
+    def _clearPauses(self) -> None:
+        if self._pauses:
+            self._pauses.clear()
+            self._resumeProtocol()
+
+    def _resumeProtocol(self) -> None:
+        self._resumedAt = self._reactor.seconds()
+        if self._protocol is not None:
+            log.info('Resuming reading')
+            self._protocol.resumeReading()
+
+    # -- outgoing frames --------------------------------------------------------------------------
+
+    def sendFrame(self, frame: StompFrame | StompHeartBeat) -> None:
+        """Write a frame (or heart-beat) now. Raises :class:`~stompest.error.StompConnectionError`
+        when there is no connection."""
+        protocol = self._protocol
+        if protocol is None or protocol.closed:
+            raise StompConnectionError(f'Not connected [{self._config.uri}]', broker=self._broker)
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug('Sending %s', frame.info())
+        protocol.send(frame)
+        self.session.sent()
+
+    def _transmit(self, frame: StompFrame) -> defer.Deferred:
+        waiting = self._notify(lambda listener: listener.onSend(self, frame))
+        try:
+            self.sendFrame(frame)
+        except Exception:
+            waiting.addErrback(lambda _: None)
+            if not waiting.called:
+                waiting.cancel()
+            return defer.fail()
+        return waiting.addCallback(lambda _: None)
+
+    @defer.inlineCallbacks
+    def send(self, destination: str, body: bytes | str = b'', headers: Headers | None = None, receipt: str | None = None) -> Any:
+        """Send a message; fires after it was written (after its RECEIPT, with ``receipt``)."""
+        yield self._whenUsable()
+        yield self._transmit(self.session.send(destination, body, headers, receipt))
+
+    @defer.inlineCallbacks
+    def subscribe(self, destination: str, headers: Headers | None = None, receipt: str | None = None, listener: Listener | None = None) -> Any:
+        """Subscribe; fires with the subscription token. ``listener`` (usually a
+        :class:`~stompest.twisted.listener.SubscriptionListener`) handles its messages and is
+        kept for replay after a reconnect."""
+        yield self._whenUsable()
+        token = yield self._subscribe(destination, headers, receipt, listener)
+        return token
+
+    @defer.inlineCallbacks
+    def _subscribe(self, destination: str, headers: Headers | None, receipt: str | None, listener: Any) -> Any:
+        frame, token = self.session.subscribe(destination, headers, receipt, listener)
+        if frame.headers.get(StompSpec.ACK_HEADER, StompSpec.ACK_AUTO) in StompSpec.CLIENT_ACK_MODES:
+            self._clientAckTokens.add(token)
+        if isinstance(listener, Listener):
+            self.add(listener)
+        yield self._notify(lambda each: each.onSubscribe(self, frame, listener))
+        yield self._transmit(frame)
+        return token
+
+    @defer.inlineCallbacks
+    def unsubscribe(self, token: Any, receipt: str | None = None) -> Any:
+        """Unsubscribe (``token`` as :meth:`subscribe` returned it)."""
+        yield self._whenUsable()
+        context = self.session.subscription(token)
+        frame = self.session.unsubscribe(token, receipt)
+        self._clientAckTokens.discard(token)
+        yield self._notify(lambda each: each.onUnsubscribe(self, frame, context))
+        if isinstance(context, Listener):
+            self.remove(context)
+        yield self._transmit(frame)
+
+    def _isStale(self, frame: StompFrame) -> bool:
+        entry = self._unacked.pop(id(frame), None)
+        if entry is None or entry[0] is not frame:
+            return False
+        if entry[1] != self._generation or self._phase == _RECONNECTING:
+            log.warning('Not acknowledging a message received on an earlier connection [%s]', frame.info())
+            return True
+        return False
+
+    @defer.inlineCallbacks
+    def ack(self, frame: StompFrame, receipt: str | None = None) -> Any:
+        """ACK a received MESSAGE (not sent, only logged, if it came on an earlier connection)."""
+        if self._isStale(frame):
+            return None
+        yield self._whenUsable()
+        yield self._transmit(self.session.ack(frame, receipt))
+
+    @defer.inlineCallbacks
+    def nack(self, frame: StompFrame, receipt: str | None = None) -> Any:
+        """NACK a received MESSAGE (STOMP 1.1+; same stale rule as :meth:`ack`)."""
+        if self._isStale(frame):
+            return None
+        yield self._whenUsable()
+        yield self._transmit(self.session.nack(frame, receipt))
+
+    @defer.inlineCallbacks
+    def begin(self, transaction: str | None = None, receipt: str | None = None) -> Any:
+        """Begin a transaction; fires with its id (a uuid4 when ``transaction`` is ``None``)."""
+        yield self._whenUsable()
+        frame = self.session.begin(transaction, receipt)
+        yield self._transmit(frame)
+        return frame.headers[StompSpec.TRANSACTION_HEADER]
+
+    @defer.inlineCallbacks
+    def commit(self, transaction: str, receipt: str | None = None) -> Any:
+        """Commit a transaction."""
+        yield self._whenUsable()
+        yield self._transmit(self.session.commit(transaction, receipt))
+
+    @defer.inlineCallbacks
+    def abort(self, transaction: str, receipt: str | None = None) -> Any:
+        """Abort a transaction."""
+        yield self._whenUsable()
+        yield self._transmit(self.session.abort(transaction, receipt))
+
+    def __repr__(self) -> str:
+        return f'Stomp({self._config!r}, phase={self._phase!r})'
+

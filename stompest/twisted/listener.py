@@ -1,0 +1,435 @@
+"""Listeners: the pluggable behaviour of :class:`stompest.twisted.Stomp` (stompest 2.3's design).
+
+The client tells every listener it holds about each event by calling the hook ``on`` + event.
+A hook may return a :class:`~twisted.internet.defer.Deferred`; where the client waits for an
+event (connect, send with a receipt, subscribe, disconnect) it waits for all of them, and the
+first failure is the failure of the whole operation.
+
+Hooks (all no-ops in :class:`Listener`; ``connection`` is the client):
+
+===============================================  ===================================================
+hook                                             when
+===============================================  ===================================================
+``onAdd(connection)``                            the listener was added
+``onConnect(connection, frame, connectedTimeout)``  CONNECT is about to be sent
+``onConnected(connection, frame)``               CONNECTED was received and read by the session
+``onReconnecting(connection, broker, delay, attempt)``  (autoReconnect) an attempt is scheduled
+``onReconnected(connection, broker)``            (autoReconnect) connected again, subscriptions replayed
+``onSend(connection, frame)``                    a frame is about to be sent
+``onSubscribe(connection, frame, context)``      SUBSCRIBE is about to be sent (``context``: its listener)
+``onUnsubscribe(connection, frame, context)``    UNSUBSCRIBE is about to be sent
+``onMessage(connection, frame, context)``        a MESSAGE arrived for the subscription ``context``
+``onReceipt(connection, frame, receiptId)``      a RECEIPT arrived
+``onError(connection, frame)``                   an ERROR arrived
+``onDisconnect(connection, failure, timeout)``   a graceful disconnect started (``failure``: the reason)
+``onConnectionLost(connection, reason)``         the connection is gone (``reason``: a Failure, or
+                                                 ``None`` after a clean disconnect)
+``onCleanup(connection)``                        right before all listeners are removed
+===============================================  ===================================================
+
+:func:`defaultListeners` returns a fresh set of the default listeners; the client calls it (or
+your ``listenersFactory``) for every connection. :class:`SubscriptionListener` instances are
+added per subscription by :meth:`Stomp.subscribe <stompest.twisted.Stomp.subscribe>` and are
+kept (as the subscription's context) for replay after a reconnect.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from twisted.internet import defer
+from twisted.python.failure import Failure
+
+from stompest.error import StompCancelledError, StompConnectionError, StompHeartBeatTimeout, StompProtocolError
+from stompest.protocol import commands
+from stompest.protocol.frame import StompFrame
+from stompest.protocol.spec import StompSpec
+from stompest.twisted.util import errorDestinationHeaders, withTimeout
+
+if TYPE_CHECKING:
+    from stompest.twisted.client import Stomp
+
+__all__ = [
+    'Listener',
+    'ConnectListener',
+    'DisconnectListener',
+    'ErrorListener',
+    'HeartBeatListener',
+    'ReceiptListener',
+    'SubscriptionListener',
+    'defaultListeners',
+    'sendToErrorDestination',
+]
+
+log = logging.getLogger(__name__)
+
+#: a timer's slack when comparing clock readings (float sums of task.Clock steps are not exact)
+_EPSILON = 1e-9
+
+
+class Listener:
+    """The base class: every hook does nothing and returns ``None``."""
+
+    def onAdd(self, connection: Stomp) -> None:
+        pass
+
+    def onCleanup(self, connection: Stomp) -> None:
+        pass
+
+    def onConnect(self, connection: Stomp, frame: StompFrame, connectedTimeout: float | None) -> defer.Deferred | None:
+        return None
+
+    def onConnected(self, connection: Stomp, frame: StompFrame) -> None:
+        pass
+
+    def onConnectionLost(self, connection: Stomp, reason: Failure | None) -> None:
+        pass
+
+    def onDisconnect(self, connection: Stomp, failure: BaseException | None, timeout: float | None) -> defer.Deferred | None:
+        return None
+
+    def onError(self, connection: Stomp, frame: StompFrame) -> None:
+        pass
+
+    def onMessage(self, connection: Stomp, frame: StompFrame, context: Any) -> None:
+        pass
+
+    def onReceipt(self, connection: Stomp, frame: StompFrame, receiptId: str) -> None:
+        pass
+
+    def onReconnecting(self, connection: Stomp, broker: dict[str, Any], delay: float, attempt: int) -> None:
+        pass
+
+    def onReconnected(self, connection: Stomp, broker: dict[str, Any]) -> None:
+        pass
+
+    def onSend(self, connection: Stomp, frame: StompFrame) -> defer.Deferred | None:
+        return None
+
+    def onSubscribe(self, connection: Stomp, frame: StompFrame, context: Any) -> defer.Deferred | None:
+        return None
+
+    def onUnsubscribe(self, connection: Stomp, frame: StompFrame, context: Any) -> defer.Deferred | None:
+        return None
+
+
+class ConnectListener(Listener):
+    """Makes :meth:`Stomp.connect` wait for CONNECTED, at most ``connectedTimeout`` seconds
+    (then :class:`~stompest.error.StompCancelledError`, as in 2.3). A lost connection or an
+    ERROR frame (as the reason the connection was dropped) fail the wait instead."""
+
+    def __init__(self) -> None:
+        self._waiting: defer.Deferred | None = None
+
+    def onConnect(self, connection: Stomp, frame: StompFrame, connectedTimeout: float | None) -> defer.Deferred:
+        self._waiting = waiting = defer.Deferred()
+
+        def cancelled() -> Exception:
+            return StompCancelledError(f'CONNECTED frame not received in time [connectedTimeout={connectedTimeout}]')
+
+        return withTimeout(waiting, connectedTimeout, connection.reactor, cancelled)
+
+    def onConnected(self, connection: Stomp, frame: StompFrame) -> None:
+        waiting, self._waiting = self._waiting, None
+        if waiting is not None and not waiting.called:
+            waiting.callback(connection)
+
+    def onConnectionLost(self, connection: Stomp, reason: Failure | None) -> None:
+        waiting, self._waiting = self._waiting, None
+        if waiting is not None and not waiting.called:
+            waiting.errback(reason or Failure(StompConnectionError('Connection closed before CONNECTED')))
+
+
+class DisconnectListener(Listener):
+    """Logs how each connection ended: INFO for a clean disconnect, WARNING otherwise."""
+
+    def onConnectionLost(self, connection: Stomp, reason: Failure | None) -> None:
+        if reason is None:
+            log.info('Disconnected')
+        else:
+            log.warning('Disconnected: %s', reason.getErrorMessage())
+
+
+class ErrorListener(Listener):
+    """Handles a broker ERROR frame: the connection is closed at once (no DISCONNECT, no waiting
+    for handlers: per the specification the broker closes it anyway, and RabbitMQ keeps a refused
+    login's socket open for seconds) with :class:`~stompest.error.StompProtocolError` carrying the
+    frame, which :attr:`Stomp.disconnected` (or a pending :meth:`Stomp.connect`) errs back with.
+    Subclass and override :meth:`onError` to treat some ERRORs differently."""
+
+    def onError(self, connection: Stomp, frame: StompFrame) -> None:
+        message = commands.error(frame)
+        log.error('Received ERROR frame: %s', frame.info())
+        connection.dropConnection(StompProtocolError(f'Received ERROR frame: {message!r}', frame=frame))
+
+
+class HeartBeatListener(Listener):
+    """Sends heart-beats when due and drops a broker that stays silent.
+
+    The intervals are the session's negotiated ones. A heart-beat (EOL) goes out whenever
+    ``clientHeartBeat`` ms passed since the last frame sent. When nothing at all arrived for
+    ``serverHeartBeat`` ms times the client's ``heartBeatTolerance``, the connection is dropped
+    with :class:`~stompest.error.StompHeartBeatTimeout`. While reading is paused (back-pressure)
+    the broker cannot be heard, so the silence is counted from the moment reading resumed.
+    Timers run on the client's reactor and stop with the connection.
+    """
+
+    def __init__(self) -> None:
+        self._sendCall: Any = None
+        self._checkCall: Any = None
+
+    def onConnected(self, connection: Stomp, frame: StompFrame) -> None:
+        self._stop()
+        session = connection.session
+        if session.clientHeartBeat:
+            self._scheduleSend(connection, session.clientHeartBeat / 1000.0)
+        if session.serverHeartBeat:
+            self._scheduleCheck(connection, session.serverHeartBeat / 1000.0 * connection.heartBeatTolerance)
+
+    def onConnectionLost(self, connection: Stomp, reason: Failure | None) -> None:
+        self._stop()
+
+    def onCleanup(self, connection: Stomp) -> None:
+        self._stop()
+
+    def _stop(self) -> None:
+        for call in (self._sendCall, self._checkCall):
+            if call is not None and call.active():
+                call.cancel()
+        self._sendCall = self._checkCall = None
+
+    def _scheduleSend(self, connection: Stomp, interval: float) -> None:
+        now = connection.reactor.seconds()
+        last = connection.session.lastSent
+        due = now if last is None else last + interval
+        self._sendCall = connection.reactor.callLater(max(0.0, due - now), self._send, connection, interval)
+
+    def _send(self, connection: Stomp, interval: float) -> None:
+        self._sendCall = None
+        last = connection.session.lastSent
+        if last is None or connection.reactor.seconds() - last >= interval - _EPSILON:
+            try:
+                connection.sendFrame(connection.session.beat())
+            except Exception as exc:
+                log.warning('Could not send heart-beat: %s', exc)
+                return
+        self._scheduleSend(connection, interval)
+
+    def _scheduleCheck(self, connection: Stomp, limit: float) -> None:
+        now = connection.reactor.seconds()
+        due = self._heardAt(connection, now) + limit
+        self._checkCall = connection.reactor.callLater(max(0.0, due - now), self._check, connection, limit)
+
+    def _heardAt(self, connection: Stomp, now: float) -> float:
+        if connection.readingPaused:
+            return now
+        last = connection.session.lastReceived
+        candidates = [value for value in (last, connection.resumedAt) if value is not None]
+        return max(candidates) if candidates else now
+
+    def _check(self, connection: Stomp, limit: float) -> None:
+        self._checkCall = None
+        now = connection.reactor.seconds()
+        silence = now - self._heardAt(connection, now)
+        if silence >= limit - _EPSILON:
+            session = connection.session
+            log.warning('Broker silent for %.3f s: dropping the connection [serverHeartBeat=%d ms, heartBeatTolerance=%s]',
+                        silence, session.serverHeartBeat, connection.heartBeatTolerance)
+            connection.dropConnection(StompHeartBeatTimeout(
+                f'Broker heart-beat timeout: silent for {silence:.3f} s '
+                f'[serverHeartBeat={session.serverHeartBeat} ms, heartBeatTolerance={connection.heartBeatTolerance}]',
+                broker=connection.broker,
+            ))
+            return
+        self._scheduleCheck(connection, limit)
+
+
+class ReceiptListener(Listener):
+    """Makes operations that asked for a receipt wait for the RECEIPT.
+
+    :param timeout: seconds to wait for each receipt before the operation fails with
+        :class:`~stompest.error.StompCancelledError`; ``None`` takes the client's
+        ``receiptTimeout`` (``None`` there too: wait as long as the connection lives).
+    A receipt still awaited when the connection goes fails with the reason of the loss.
+    """
+
+    def __init__(self, timeout: float | None = None) -> None:
+        self._timeout = timeout
+        self._waiting: dict[str, defer.Deferred] = {}
+
+    def onSend(self, connection: Stomp, frame: StompFrame) -> defer.Deferred | None:
+        receipt = frame.headers.get(StompSpec.RECEIPT_HEADER)
+        if receipt is None:
+            return None
+        timeout = self._timeout if self._timeout is not None else connection.receiptTimeout
+        waiting = defer.Deferred()
+        self._waiting[receipt] = waiting
+
+        def forget(result: Any) -> Any:
+            if self._waiting.get(receipt) is waiting:
+                del self._waiting[receipt]
+            return result
+
+        def cancelled() -> Exception:
+            return StompCancelledError(f'Receipt not received in time: {receipt!r} [receiptTimeout={timeout}, {frame.command} frame]')
+
+        waiting.addBoth(forget)
+        return withTimeout(waiting, timeout, connection.reactor, cancelled)
+
+    def onReceipt(self, connection: Stomp, frame: StompFrame, receiptId: str) -> None:
+        waiting = self._waiting.pop(receiptId, None)
+        if waiting is not None and not waiting.called:
+            waiting.callback(receiptId)
+
+    def onConnectionLost(self, connection: Stomp, reason: Failure | None) -> None:
+        waiting, self._waiting = self._waiting, {}
+        for receipt, deferred in waiting.items():
+            if not deferred.called:
+                deferred.errback(reason or Failure(StompConnectionError(f'Connection closed before receipt {receipt!r}')))
+
+
+def sendToErrorDestination(connection: Stomp, failure: Failure, frame: StompFrame, errorDestination: str | None) -> defer.Deferred:
+    """The default ``onMessageFailed`` of :class:`SubscriptionListener` (2.3's signature).
+
+    With an ``errorDestination`` the message is sent there (body unchanged, headers as
+    :func:`~stompest.twisted.util.errorDestinationHeaders` makes them: the original ones minus
+    those the broker sets, plus ``original-destination`` and ``stompest-failure``), and the
+    returned Deferred fires once it was sent. Without one the failure is returned as is: the
+    "poison pill" rule, the listener then disconnects with it as the reason.
+    """
+    if not errorDestination:
+        return defer.fail(failure)
+    return connection.send(errorDestination, frame.body, errorDestinationHeaders(frame, failure.value))
+
+
+class SubscriptionListener(Listener):
+    """Runs a message handler for one subscription.
+
+    :param handler: ``handler(connection, frame)``; it may return a Deferred (the message counts
+        as in flight until it fires).
+    :param ack: ACK the message when the handler succeeded (only when the subscription's ack mode
+        is ``client`` or ``client-individual``).
+    :param errorDestination: where the default ``onMessageFailed`` forwards messages whose
+        handler failed (they are ACKed afterwards).
+    :param onMessageFailed: ``onMessageFailed(connection, failure, frame, errorDestination)``,
+        called when the handler failed (default :func:`sendToErrorDestination`). When it succeeds
+        (or its Deferred fires) the message is ACKed (with ``ack``); when it raises (or its
+        Deferred fails) the client disconnects gracefully with that failure as the reason, and the
+        message is not ACKed.
+    :param maxInFlight: at most this many messages of this subscription are handled at once;
+        when the limit is reached the client stops reading from the connection until one of them
+        is done (``None``: the client's ``maxInFlight``; 0 or ``None`` there: no limit). Tell the
+        broker not to push more than that either: ActiveMQ ``activemq.prefetchSize``, RabbitMQ
+        ``prefetch-count`` as SUBSCRIBE headers (:attr:`StompSpec.ACTIVEMQ_PREFETCH_SIZE_HEADER`,
+        :attr:`StompSpec.RABBITMQ_PREFETCH_COUNT_HEADER`).
+
+    A handler still running when a graceful disconnect's ``timeout`` expires is cancelled
+    (its Deferred's ``cancel()``); its message is neither ACKed nor forwarded.
+    """
+
+    def __init__(
+        self,
+        handler: Callable[..., Any],
+        ack: bool = True,
+        errorDestination: str | None = None,
+        onMessageFailed: Callable[..., Any] | None = None,
+        maxInFlight: int | None = None,
+    ) -> None:
+        self._handler = handler
+        self._ack = ack
+        self._errorDestination = errorDestination
+        self._onMessageFailed = onMessageFailed or sendToErrorDestination
+        self._maxInFlight = maxInFlight
+        self._limit: int | None = maxInFlight
+        self._ackMode = StompSpec.ACK_AUTO
+        self._handling: set[defer.Deferred] = set()
+        self._inFlight = 0
+        self._idleWaiters: list[defer.Deferred] = []
+        self._pausing = False
+
+    @property
+    def inFlight(self) -> int:
+        """How many messages of this subscription are being handled."""
+        return self._inFlight
+
+    def onSubscribe(self, connection: Stomp, frame: StompFrame, context: Any) -> None:
+        if context is not self:
+            return
+        self._ackMode = frame.headers.get(StompSpec.ACK_HEADER, StompSpec.ACK_AUTO)
+        self._limit = self._maxInFlight if self._maxInFlight is not None else connection.maxInFlight
+
+    def onMessage(self, connection: Stomp, frame: StompFrame, context: Any) -> None:
+        if context is not self:
+            return
+        self._inFlight += 1
+        if self._limit and self._inFlight >= self._limit and not self._pausing:
+            self._pausing = True
+            connection.pauseReading(self)
+        self._process(connection, frame).addErrback(self._logFailure, frame).addBoth(self._done, connection)
+
+    def onDisconnect(self, connection: Stomp, failure: BaseException | None, timeout: float | None) -> defer.Deferred | None:
+        if not self._inFlight:
+            return None
+        idle = defer.Deferred(canceller=self._forgetWaiter)
+        self._idleWaiters.append(idle)
+        count = self._inFlight
+
+        def cancelled() -> Exception:
+            return StompCancelledError(f'Message handlers still running: {count} [timeout={timeout}]')
+
+        def cancelHandlers(failure: Failure) -> Failure:
+            if failure.check(StompCancelledError):
+                log.warning('Cancelling %d message handler(s) still running at the disconnect timeout', len(self._handling))
+                for handling in list(self._handling):
+                    handling.cancel()
+            return failure
+
+        return withTimeout(idle, timeout, connection.reactor, cancelled).addErrback(cancelHandlers)
+
+    def _forgetWaiter(self, waiter: defer.Deferred) -> None:
+        if waiter in self._idleWaiters:
+            self._idleWaiters.remove(waiter)
+
+    @defer.inlineCallbacks
+    def _process(self, connection: Stomp, frame: StompFrame) -> Any:
+        handling = defer.maybeDeferred(self._handler, connection, frame)
+        self._handling.add(handling)
+        try:
+            yield handling
+        except defer.CancelledError:
+            log.warning('Message handler cancelled, message not acknowledged: %s', frame.info())
+            return
+        except Exception:
+            failure = Failure()
+            log.error('Message handler failed: %s [%s]', failure.getErrorMessage(), frame.info(), exc_info=failure.value)
+            try:
+                yield defer.maybeDeferred(self._onMessageFailed, connection, failure, frame, self._errorDestination)
+            except Exception as exc:
+                log.error('Disconnecting: message could not be handled (%s) [%s]', exc, frame.info())
+                connection.disconnect(reason=exc).addErrback(lambda _: None)  # the reason reaches `disconnected`
+                return
+        finally:
+            self._handling.discard(handling)
+        if self._ack and self._ackMode in StompSpec.CLIENT_ACK_MODES:
+            yield connection.ack(frame)
+
+    def _logFailure(self, failure: Failure, frame: StompFrame) -> None:
+        log.error('Message processing failed: %s [%s]', failure.getErrorMessage(), frame.info())
+
+    def _done(self, result: Any, connection: Stomp) -> None:
+        self._inFlight -= 1
+        if self._pausing and (not self._limit or self._inFlight < self._limit):
+            self._pausing = False
+            connection.resumeReading(self)
+        if not self._inFlight:
+            waiters, self._idleWaiters = self._idleWaiters, []
+            for waiter in waiters:
+                waiter.callback(None)
+
+
+def defaultListeners() -> list[Listener]:
+    """A fresh set of the default listeners (2.3): connect, disconnect, error, heart-beat and
+    receipt handling. A ``listenersFactory`` usually starts from this list."""
+    return [ConnectListener(), DisconnectListener(), ErrorListener(), HeartBeatListener(), ReceiptListener()]

@@ -1,0 +1,182 @@
+"""The Twisted protocol under :class:`stompest.twisted.Stomp`: bytes in, frames out, nothing more.
+
+:class:`StompProtocol` feeds what the transport delivers to a
+:class:`~stompest.protocol.parser.StompParser` and hands every frame (and heart-beat) to a
+callback. It knows nothing about sessions, listeners or timeouts; the client does.
+
+Two properties matter to the client:
+
+* **Re-entrancy.** A frame callback may close the connection, pause reading, or even cause more
+  bytes to be delivered (a test pump does that). Frames are always handed over one at a time and
+  in order: bytes that arrive while a frame is being handled are buffered and picked up by the
+  loop already running; nothing is handed over after the connection was closed.
+* **Back-pressure.** :meth:`StompProtocol.pauseReading` stops handing over frames and asks the
+  transport to stop reading (``pauseProducing``); :meth:`StompProtocol.resumeReading` undoes both
+  and hands over what was buffered meanwhile.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from twisted.internet.protocol import Factory, Protocol
+from twisted.python.failure import Failure
+
+from stompest.error import StompFrameError
+from stompest.protocol.frame import StompFrame, StompHeartBeat
+from stompest.protocol.parser import StompParser
+
+__all__ = ['StompProtocol', 'StompFactory']
+
+log = logging.getLogger(__name__)
+
+FrameCallback = Callable[['StompFrame | StompHeartBeat'], None]
+LostCallback = Callable[['StompProtocol', Failure], None]
+
+
+class StompProtocol(Protocol):
+    """A STOMP connection seen as a stream of frames.
+
+    :param parserFactory: builds the parser (default :class:`StompParser` with its default limits).
+
+    The owner sets :attr:`onFrame` (called with each frame or heart-beat) and
+    :attr:`onConnectionLost` (called once with this protocol and the reason).
+    """
+
+    def __init__(self, parserFactory: Callable[[], StompParser] = StompParser) -> None:
+        self._parser = parserFactory()
+        self.onFrame: FrameCallback | None = None
+        self.onConnectionLost: LostCallback | None = None
+        #: why we closed the connection ourselves (replaces the transport's reason), if we did
+        self.closeReason: BaseException | None = None
+        self._dispatching = False
+        self._paused = False
+        self._closed = False
+        self._lost = False
+
+    # -- Twisted's side ---------------------------------------------------------------------------
+
+    def dataReceived(self, data: bytes) -> None:
+        if self._closed:
+            return
+        try:
+            self._parser.add(data)
+        except StompFrameError as exc:
+            self.close(exc, abort=True)
+            return
+        self._drain()
+
+    def connectionLost(self, reason: Failure = None) -> None:  # type: ignore[assignment]
+        if self._lost:
+            return
+        self._lost = self._closed = True
+        self._report(Failure(self.closeReason) if self.closeReason is not None else reason)
+
+    def _report(self, reason: Failure) -> None:
+        callback, self.onConnectionLost = self.onConnectionLost, None
+        self.onFrame = None
+        if callback is not None:
+            callback(self, reason)
+
+    # -- the owner's side -------------------------------------------------------------------------
+
+    @property
+    def parser(self) -> StompParser:
+        """The parser (the client sets its :attr:`~StompParser.version` after CONNECTED)."""
+        return self._parser
+
+    @property
+    def paused(self) -> bool:
+        """Whether reading is paused (:meth:`pauseReading`)."""
+        return self._paused
+
+    @property
+    def closed(self) -> bool:
+        """Whether :meth:`close` was called or the connection is gone."""
+        return self._closed
+
+    def send(self, frame: StompFrame | StompHeartBeat) -> None:
+        """Write one frame (or heart-beat) to the transport."""
+        assert self.transport is not None
+        self.transport.write(bytes(frame))
+
+    def close(self, reason: BaseException | None = None, abort: bool = False) -> None:
+        """Close the connection; no frame is handed over any more.
+
+        :param reason: why; the first reason given wins. ``None`` means a deliberate, clean close:
+            :attr:`onConnectionLost` is called when the transport reports the connection closed.
+            With a reason it is called at once, with that reason (a connection closed because of
+            an error is over for the owner now; what the transport reports later is ignored).
+        :param abort: drop the connection without flushing what is still buffered for writing
+            (used when the peer is dead or spoke garbage).
+        """
+        if reason is not None and self.closeReason is None:
+            self.closeReason = reason
+        if not self._closed:
+            self._closed = True
+            transport: Any = self.transport
+            if transport is not None:
+                if abort and hasattr(transport, 'abortConnection'):
+                    transport.abortConnection()
+                else:
+                    transport.loseConnection()
+        if reason is not None:
+            self._report(Failure(self.closeReason))
+
+    def pauseReading(self) -> None:
+        """Stop handing over frames and stop reading from the transport (back-pressure)."""
+        if self._paused:
+            return
+        self._paused = True
+        if not self._closed and self.transport is not None:
+            self.transport.pauseProducing()  # type: ignore[attr-defined]
+
+    def resumeReading(self) -> None:
+        """Undo :meth:`pauseReading` and hand over the frames buffered meanwhile."""
+        if not self._paused:
+            return
+        self._paused = False
+        if not self._closed and self.transport is not None:
+            self.transport.resumeProducing()  # type: ignore[attr-defined]
+        self._drain()
+
+    # -- internals --------------------------------------------------------------------------------
+
+    def _drain(self) -> None:
+        if self._dispatching:  # the loop further up the stack picks the new frames up, in order
+            return
+        self._dispatching = True
+        try:
+            while not (self._paused or self._closed):
+                try:
+                    frame = self._parser.get()
+                except StompFrameError as exc:
+                    self.close(exc, abort=True)
+                    return
+                if frame is StompParser.SENTINEL:
+                    return
+                callback = self.onFrame
+                if callback is None:
+                    return
+                callback(frame)
+        finally:
+            self._dispatching = False
+
+
+class StompFactory(Factory):
+    """Builds one :class:`StompProtocol` per connection (what endpoints' ``connect`` wants).
+
+    :param parserFactory: passed on to each protocol.
+    """
+
+    protocol = StompProtocol  # type: ignore[assignment]
+
+    def __init__(self, parserFactory: Callable[[], StompParser] = StompParser) -> None:
+        self._parserFactory = parserFactory
+
+    def buildProtocol(self, addr: Any) -> StompProtocol:
+        protocol = StompProtocol(self._parserFactory)
+        protocol.factory = self
+        return protocol

@@ -1,0 +1,251 @@
+"""Connecting: CONNECT/CONNECTED, version and heart-beat negotiation, timeouts, failover, ERROR."""
+
+from __future__ import annotations
+
+import random
+
+from twisted.internet.testing import MemoryReactorClock, StringTransport
+
+from stompest.config import StompConfig
+from stompest.error import (
+    StompAlreadyRunningError,
+    StompCancelledError,
+    StompConnectionError,
+    StompConnectTimeout,
+    StompProtocolError,
+)
+from stompest.protocol.failover import StompFailoverTransport
+from stompest.protocol.frame import StompFrame
+from stompest.protocol.spec import StompSpec
+from stompest.twisted import Stomp
+
+from .helpers import FakeBroker, FakeEndpoints, assertNoResult, failureOf, sentFrames, successOf
+
+URI = 'tcp://broker.invalid:61613'
+
+
+def makeClient(uri: str = URI, version: str = '1.2', **kwargs):
+    reactor = MemoryReactorClock()
+    endpoints = FakeEndpoints()
+    client = Stomp(StompConfig(uri, login='user', passcode='secret', version=version), endpointFactory=endpoints, reactor=reactor, **kwargs)
+    return reactor, endpoints, client
+
+
+def test_connectSendsConnectAndFiresWithTheClientOnConnected():
+    reactor, endpoints, client = makeClient()
+    connecting = client.connect(heartBeats=(0, 0), host='vhost')
+    assertNoResult(connecting)
+    assert [a.broker for a in endpoints.attempts] == [{'protocol': 'tcp', 'host': 'broker.invalid', 'port': 61613}]
+    link = endpoints.attempts[0].succeed(FakeBroker(version='1.1'))
+    assert successOf(connecting) is client
+    connect = link.broker.frames[0]
+    assert connect.command == StompSpec.CONNECT
+    assert connect.headers['accept-version'] == '1.0,1.1,1.2'
+    assert connect.headers['host'] == 'vhost'
+    assert connect.headers['login'] == 'user'
+    assert client.session.version == '1.1'
+    assert client.session.id == 'session-1'
+    assert client.session.state == client.session.CONNECTED
+    assertNoResult(client.disconnected)
+    disconnecting = client.disconnect()
+    link.pump()
+    assert link.broker.commands() == ['CONNECT', 'DISCONNECT']
+    assert successOf(disconnecting) is None
+    assert successOf(client.disconnected) is None
+    assert reactor.getDelayedCalls() == []
+
+
+def test_hostDefaultsToTheBrokerHostName():
+    reactor, endpoints, client = makeClient()
+    client.connect()
+    link = endpoints.attempts[0].succeed()
+    assert link.broker.frames[0].headers['host'] == 'broker.invalid'
+    client.dropConnection()
+    link.pump()
+    assert reactor.getDelayedCalls() == []
+
+
+def test_connectedTimeoutFailsWithStompCancelledError():
+    # The style guide's example: the default endpoint on a MemoryReactorClock.
+    reactor = MemoryReactorClock()
+    client = Stomp(StompConfig(URI), reactor=reactor)
+    connecting = client.connect(connectedTimeout=5)
+    host, port, factory, timeout, bindAddress = reactor.tcpClients[0]
+    assert (host, port) == ('broker.invalid', 61613)
+    protocol = factory.buildProtocol(None)
+    transport = StringTransport()
+    protocol.makeConnection(transport)
+    assert transport.value().startswith(b'CONNECT\n')
+    reactor.advance(4.9)
+    assertNoResult(connecting)
+    reactor.advance(0.1)
+    failureOf(connecting, StompCancelledError)
+    assert transport.disconnecting
+    assert client.session.state == client.session.DISCONNECTED
+    assert reactor.getDelayedCalls() == []
+    assert client.disconnected is None
+
+
+def test_connectTimeoutPerAttemptThenStompConnectTimeoutWhenFailoverIsExhausted():
+    reactor, endpoints, client = makeClient('failover:(tcp://a:61613,tcp://b:61613)?randomize=false,maxReconnectAttempts=1,initialReconnectDelay=100')
+    connecting = client.connect(connectTimeout=2)
+    assert [a.timeout for a in endpoints.attempts] == [2]
+    reactor.advance(2)
+    assert endpoints.attempts[0].cancelled
+    assert len(endpoints.attempts) == 1  # waits initialReconnectDelay before the next one
+    reactor.advance(0.099)
+    assert len(endpoints.attempts) == 1
+    reactor.advance(0.001)
+    assert [a.broker['host'] for a in endpoints.attempts] == ['a', 'b']
+    reactor.advance(2)
+    failure = failureOf(connecting, StompConnectTimeout)
+    assert isinstance(failure.value.__cause__, StompConnectTimeout)  # the last attempt's timeout
+    assert reactor.getDelayedCalls() == []
+
+
+def test_failoverWalksBrokersWithDelaysUntilOneAccepts():
+    reactor, endpoints, client = makeClient('failover:(tcp://a:1,tcp://b:2,tcp://c:3)?initialReconnectDelay=100,startupMaxReconnectAttempts=5',
+                                            rng=random.Random(3))
+    connecting = client.connect()
+    times = []
+    for _ in range(3):
+        times.append(reactor.seconds())
+        endpoints.attempts[-1].fail()
+        reactor.advance(reactor.getDelayedCalls()[0].getTime() - reactor.seconds())
+    assert [round(t, 3) for t in times] == [0.0, 0.1, 0.3]
+    assert len(endpoints.attempts) == 4
+    link = endpoints.attempts[-1].succeed()
+    assert successOf(connecting) is client
+    # the same seed walks the same brokers
+    schedule = StompFailoverTransport('failover:(tcp://a:1,tcp://b:2,tcp://c:3)?initialReconnectDelay=100,startupMaxReconnectAttempts=5',
+                                      rng=random.Random(3))
+    expected = [broker['host'] for (broker, delay), _ in zip(schedule, range(4))]
+    assert [a.broker['host'] for a in endpoints.attempts] == expected
+    client.dropConnection()
+    link.pump()
+    assert reactor.getDelayedCalls() == []
+
+
+def test_disconnectWhileWaitingBetweenAttemptsCancelsTheConnect():
+    reactor, endpoints, client = makeClient('failover:(tcp://a:1)?initialReconnectDelay=1000,startupMaxReconnectAttempts=-1')
+    connecting = client.connect()
+    endpoints.attempts[0].fail()
+    assert len(reactor.getDelayedCalls()) == 1
+    assert successOf(client.disconnect()) is None
+    failureOf(connecting)
+    assert reactor.getDelayedCalls() == []
+
+
+def test_connectTwiceIsRefused():
+    reactor, endpoints, client = makeClient()
+    connecting = client.connect()
+    failureOf(client.connect(), StompAlreadyRunningError)
+    endpoints.attempts[0].fail()
+    failureOf(connecting, StompConnectTimeout)  # one pass over the brokers at startup
+    assert reactor.getDelayedCalls() == []
+
+
+def test_heartBeatsAreNegotiated():
+    reactor, endpoints, client = makeClient()
+    connecting = client.connect(heartBeats=(1000, 2000))
+    link = endpoints.attempts[0].succeed(FakeBroker(heartBeats=(3000, 500)))
+    successOf(connecting)
+    assert link.broker.frames[0].headers['heart-beat'] == '1000,2000'
+    assert (client.session.clientHeartBeat, client.session.serverHeartBeat) == (1000, 3000)
+    client.dropConnection()
+    link.pump()
+    assert reactor.getDelayedCalls() == []
+
+
+def test_versionOneZeroBrokerWithoutVersionHeader():
+    reactor, endpoints, client = makeClient()
+    connecting = client.connect(heartBeats=(1000, 1000))
+    link = endpoints.attempts[0].succeed(FakeBroker(version='1.0'))
+    successOf(connecting)
+    assert client.session.version == '1.0'
+    assert client.session.clientHeartBeat == 0  # no heart-beats in 1.0
+    client.disconnect()
+    link.pump()
+    assert reactor.getDelayedCalls() == []
+
+
+def test_refusedLoginFailsConnectWithStompProtocolErrorAndClosesAtOnce():
+    reactor, endpoints, client = makeClient()
+    connecting = client.connect(connectedTimeout=10)
+    link = endpoints.attempts[0].succeed(FakeBroker(refuse='Access refused for user'))
+    failure = failureOf(connecting, StompProtocolError)
+    assert failure.value.frame.command == 'ERROR'
+    assert failure.value.frame.headers['message'] == 'Access refused for user'
+    assert link.closed  # we closed it ourselves (RabbitMQ would keep it open for 10 s)
+    assert reactor.getDelayedCalls() == []
+
+
+def test_errorFrameAfterConnectErrsBackDisconnected():
+    reactor, endpoints, client = makeClient()
+    connecting = client.connect()
+    link = endpoints.attempts[0].succeed()
+    successOf(connecting)
+    link.broker.write(StompFrame('ERROR', {'message': 'bad destination'}, b'details'))
+    link.pump()
+    failure = failureOf(client.disconnected, StompProtocolError)
+    assert failure.value.frame.headers['message'] == 'bad destination'
+    assert link.closed
+    assert client.session.state == client.session.DISCONNECTED
+    assert reactor.getDelayedCalls() == []
+
+
+def test_connectionLostErrsBackDisconnectedWithStompConnectionError():
+    reactor, endpoints, client = makeClient()
+    successOf_ = client.connect()
+    link = endpoints.attempts[0].succeed()
+    successOf(successOf_)
+    link.close()
+    failure = failureOf(client.disconnected, StompConnectionError)
+    assert 'Connection lost' in str(failure.value)
+    assert reactor.getDelayedCalls() == []
+
+
+def test_garbageFromTheBrokerDropsTheConnectionWithStompFrameError():
+    from stompest.error import StompFrameError
+
+    reactor, endpoints, client = makeClient()
+    connecting = client.connect()
+    link = endpoints.attempts[0].succeed()
+    successOf(connecting)
+    link.brokerTransport.write(b'NOT A COMMAND\n\n\x00')
+    link.pump()
+    failureOf(client.disconnected, StompFrameError)
+    assert reactor.getDelayedCalls() == []
+
+
+def test_connectionLostBeforeConnectedFailsConnect():
+    reactor, endpoints, client = makeClient()
+    connecting = client.connect()
+    link = endpoints.attempts[0].succeed(FakeBroker(answerConnect=False))
+    link.close()
+    failureOf(connecting, StompConnectionError)
+    assert reactor.getDelayedCalls() == []
+
+
+def test_passcodeIsNotInTheLogs(caplog):
+    import logging
+
+    caplog.set_level(logging.DEBUG, logger='stompest')
+    reactor, endpoints, client = makeClient()
+    connecting = client.connect()
+    link = endpoints.attempts[0].succeed()
+    successOf(connecting)
+    assert 'secret' not in caplog.text
+    assert 'CONNECT frame' in caplog.text
+    client.disconnect()
+    link.pump()
+
+
+def test_sentFramesHelperParsesWhatTheClientWrote():
+    reactor, endpoints, client = makeClient()
+    client.connect()
+    link = endpoints.attempts[0].succeed(pump=False)
+    assert [f.command for f in sentFrames(link.clientTransport)] == ['CONNECT']
+    link.pump()
+    client.disconnect()
+    link.pump()
