@@ -57,8 +57,20 @@ def unescaper(version: str, command: str) -> Callable[[str], str] | None:
                 f'Undefined escape sequence: {match.group(0)!r} [version {version}, command {command}]'
             ) from None
 
+    # Fast path: without an escaped backslash the escapes cannot overlap, so plain replaces decode
+    # them; a backslash left over is an undefined escape, reported by the regular expression path.
+    plain = [(escaped, char) for char, escaped in StompSpec.ESCAPE_CHARACTERS[version].items() if char != '\\']
+
     def unescape(text: str) -> str:
-        return _ESCAPE_SEQUENCE.sub(replace, text) if '\\' in text else text
+        if '\\' not in text:
+            return text
+        if '\\\\' not in text:
+            decoded = text
+            for escaped, char in plain:
+                decoded = decoded.replace(escaped, char)
+            if '\\' not in decoded:
+                return decoded
+        return _ESCAPE_SEQUENCE.sub(replace, text)
 
     return unescape
 

@@ -48,6 +48,7 @@ stays linear in the input however it is chunked (one byte at a time included).
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from stompest.error import StompFrameError, StompFrameLimitError
 from stompest.protocol._escape import unescaper
@@ -62,6 +63,9 @@ _NUL = 0
 _HEAD_END = b'\n\n'
 _HEAD_END_CRLF = b'\n\r\n'
 _SHOWN = 100  # characters of offending wire text quoted in an error message
+_PARTS_FROM = 4096  # an incomplete content-length body at least this long is collected chunk by chunk
+_SMALL_PART = 1024  # chunks smaller than this are merged while collecting a body
+_PART_SIZE = 64 * 1024  # ... into pieces of about this size
 
 _CONTENT_LENGTH = StompSpec.CONTENT_LENGTH_HEADER
 _CONNECTED = StompSpec.CONNECTED
@@ -103,8 +107,9 @@ class StompParser:
     #: what :meth:`get` returns when no whole frame or heart-beat is buffered
     SENTINEL = None
 
-    _next: StompFrame | StompHeartBeat | None
-    _nextFrom: tuple[int, bool]
+    _buf: bytes | bytearray
+    _parts: list[Any] | None
+    _body: tuple[str, dict[str, str], list[tuple[str, str]] | None, int, int | None] | None
 
     def __init__(
         self,
@@ -132,47 +137,65 @@ class StompParser:
         value = StompSpec.version(value)
         if value == self._version:
             return
-        if self._next is not None:  # parsed ahead by canRead() under the old rules: parse it again
-            self._pos, self._eolOwed = self._nextFrom
-            self._next = None
+        if self._parts is not None:
+            self._unpart()
         self._version = value
-        self._startFrame()
+        self._startFrame()  # a frame already begun is read again under the new rules
 
     def reset(self) -> None:
         """Forget everything buffered (after a reconnect); also clears a previous error."""
-        self._buf = bytearray()
+        self._buf = b''  # bytes adopted from add() without copying, or a bytearray being appended to
         self._pos = 0  # first byte of what get() has not returned yet
         self._eolOwed = False  # the previous frame's NUL was not yet followed by its one EOL
-        self._next = None  # parsed ahead by canRead()
-        self._nextFrom = (0, False)  # (_pos, _eolOwed) before _next was parsed
         self._error: StompFrameError | None = None
+        self._parts = None  # chunks of a large content-length body (copied once, when complete)
+        self._partsLen = 0  # body bytes in _parts (the last chunk may reach beyond the body)
+        self._partsFrom: tuple[bytes | bytearray, int, int] = (b'', 0, 0)  # (buffer, head start, end)
         self._startFrame()
 
     def add(self, data: bytes) -> None:
         """Buffer received bytes. Raises :class:`StompFrameLimitError` at once when the bytes
-        make the frame being read exceed a limit."""
-        self._checkUsable()
+        make the frame being read exceed a limit (checked before they are buffered)."""
+        if self._error is not None:
+            self._raiseUnusable()
+        parts = self._parts
+        if parts is not None:
+            self._addPart(parts, data)
+            return
         buf = self._buf
         pos = self._pos
-        if pos:  # drop what was returned; deleting a bytearray's head is cheap in CPython
-            del buf[:pos]
+        if pos == len(buf):  # everything returned: adopt the bytes without copying them
+            self._buf = data if type(data) is bytes else bytes(data)
+            self._pos = 0
+            return
+        if type(buf) is bytes:
+            with memoryview(buf) as view:
+                buf = self._buf = bytearray(view[pos:])
             self._shift(pos)
-        if self._headStarted and self._body is None:
-            if b'\n' not in data and len(buf) + len(data) - self._lineStart > self.maxHeaderSize:
-                self._fail(self._headerTooLong(len(buf) + len(data) - self._lineStart))
-        elif self._body is not None and self._body[4] is None:
-            if b'\x00' not in data and len(buf) + len(data) > self.maxFrameSize:
-                self._fail(self._frameTooLarge(len(buf) + len(data)))
+        elif pos:  # drop what was returned; deleting a bytearray's head is cheap in CPython
+            del buf[:pos]  # type: ignore[union-attr]  # a bytearray here
+            self._shift(pos)
+        if self._headStarted:
+            if self._body is None:
+                size = len(buf) + len(data) - self._lineStart
+                if size > self.maxHeaderSize and b'\n' not in data:
+                    self._fail(self._headerTooLong(size))
+            elif self._body[4] is None:
+                size = len(buf) + len(data)
+                if size > self.maxFrameSize and b'\x00' not in data:
+                    self._fail(self._frameTooLarge(size))
         buf += data
 
     def canRead(self) -> bool:
-        """Whether a whole frame or heart-beat is buffered (parsing it ahead of :meth:`get`)."""
-        self._checkUsable()
-        if self._next is None:
-            nextFrom = (self._pos, self._eolOwed)
-            self._next = self._parse()
-            self._nextFrom = nextFrom
-        return self._next is not None
+        """Whether a whole frame or heart-beat is buffered. Nothing is consumed: the frame is
+        built by :meth:`get`, under the rules of :attr:`version` at that time."""
+        if self._error is not None:
+            self._raiseUnusable()
+        try:
+            return self._parseNext(False) is not None
+        except StompFrameError as error:
+            self._error = error
+            raise
 
     def get(self) -> StompFrame | StompHeartBeat | None:
         """The next frame or heart-beat, or :attr:`SENTINEL` when none is buffered whole.
@@ -180,31 +203,30 @@ class StompParser:
         :raises StompFrameError: the bytes are not valid STOMP under :attr:`version`'s rules.
         :raises StompFrameLimitError: a limit was exceeded (its name is in ``.limit``).
         """
-        self._checkUsable()
-        result = self._next
-        if result is None:
-            result = self._parse()
-            if result is None:
-                return None
-        else:
-            self._next = None
-        if result.command == _CONNECTED:
-            version = result.headers.get(StompSpec.VERSION_HEADER, _V10)
+        if self._error is not None:
+            self._raiseUnusable()
+        try:
+            result = self._parseNext(True)
+        except StompFrameError as error:
+            self._error = error
+            raise
+        if result is not None and result.command == _CONNECTED:  # type: ignore[union-attr]
+            version = result.headers.get(StompSpec.VERSION_HEADER, _V10)  # type: ignore[union-attr]
             if version in StompSpec.VERSIONS:
                 self._version = version
-        return result
+        return result  # type: ignore[return-value]
 
     # -- internals ----------------------------------------------------------------------------
 
     def _startFrame(self) -> None:
         """Forget the progress made on the frame at ``_pos`` (it is read again from its start)."""
         self._headStarted = False
-        self._scan = 0  # where the next search for the end of the head starts
+        self._scan = 0  # where the next search for the end of the head (or for the NUL) starts
         self._counted = 0  # bytes of the head already counted for the limits
         self._lineStart = 0  # start of the head's last incomplete line
         self._lines = 0  # LFs counted in the head
         # once the head is parsed: (command, headers, rawHeaders, bodyStart, contentLength)
-        self._body: tuple[str, dict[str, str], list[tuple[str, str]] | None, int, int | None] | None = None
+        self._body = None
 
     def _shift(self, offset: int) -> None:
         self._pos -= offset
@@ -215,11 +237,14 @@ class StompParser:
         if body is not None:
             self._body = (body[0], body[1], body[2], body[3] - offset, body[4])
 
-    def _checkUsable(self) -> None:
-        if self._error is not None:
-            raise StompFrameError(
-                f'Parser is unusable after an error: {self._error} [call reset() after reconnecting]'
-            ) from self._error
+    def _buffered(self) -> int:
+        """Bytes held for frames not yet returned (for tests of the limits)."""
+        return len(self._buf) - self._pos + (self._partsLen if self._parts is not None else 0)
+
+    def _raiseUnusable(self) -> None:
+        raise StompFrameError(
+            f'Parser is unusable after an error: {self._error} [call reset() after reconnecting]'
+        ) from self._error
 
     def _fail(self, error: StompFrameError) -> None:
         self._error = error
@@ -244,14 +269,9 @@ class StompParser:
             f'Too many headers: {count} [maxHeaders={self.maxHeaders}]', limit='maxHeaders', value=self.maxHeaders
         )
 
-    def _parse(self) -> StompFrame | StompHeartBeat | None:
-        try:
-            return self._parseNext()
-        except StompFrameError as error:
-            self._error = error
-            raise
-
-    def _parseNext(self) -> StompFrame | StompHeartBeat | None:
+    def _parseNext(self, build: bool) -> StompFrame | StompHeartBeat | bool | None:
+        """The next frame or heart-beat (``build``), or whether there is one (not ``build``: then
+        nothing but an EOL owed to the previous frame is consumed); ``None`` if none is complete."""
         buf = self._buf
         end = len(buf)
         version = self._version
@@ -263,19 +283,22 @@ class StompParser:
                 while pos < end:
                     byte = buf[pos]
                     if byte == _LF:
-                        pos += 1
+                        size = 1
                     elif byte == _CR and version == _V12:
                         if pos + 1 == end:
                             return None
                         if buf[pos + 1] != _LF:
                             break
-                        pos += 2
+                        size = 2
                     else:
                         break
-                    self._pos = pos
                     if self._eolOwed:
                         self._eolOwed = False
+                        pos = self._pos = pos + size
                         continue
+                    if not build:
+                        return True
+                    self._pos = pos + size
                     return StompHeartBeat(version)
                 if pos == end:
                     return None
@@ -296,13 +319,21 @@ class StompParser:
             if headEnd < 0:
                 self._checkPartialHead(end)
                 return None
-            body = self._parseHead(pos, headEnd, bodyStart, version)
-            self._body = body
+            body = self._body = self._parseHead(pos, headEnd, bodyStart, version)
 
         command, headers, rawHeaders, bodyStart, contentLength = body
         if contentLength is not None:
+            if self._parts is not None:
+                return self._joinParts(build)
             bodyEnd = bodyStart + contentLength
             if bodyEnd >= end:
+                if contentLength >= _PARTS_FROM:
+                    # Large remainder: keep the chunks as they come and copy the body once.
+                    self._parts = [memoryview(buf)[bodyStart:end]]
+                    self._partsLen = end - bodyStart
+                    self._partsFrom = (buf, pos, end)
+                    self._buf = b''
+                    self._pos = 0
                 return None
             if buf[bodyEnd] != _NUL:
                 raise StompFrameError(
@@ -316,6 +347,7 @@ class StompParser:
                     raise self._frameTooLarge(end - pos)
                 self._scan = end
                 return None
+            self._scan = bodyEnd
             if bodyEnd - pos > self.maxFrameSize:
                 raise self._frameTooLarge(bodyEnd - pos)
             if bodyEnd > bodyStart and version != _V10 and command not in StompSpec.COMMANDS_BODY_ALLOWED:
@@ -323,16 +355,78 @@ class StompParser:
                     f'Frame must not have a body (version {version}): {command!r} '
                     f'[body has {bodyEnd - bodyStart} bytes]'
                 )
-        if bodyEnd - bodyStart > 4096:
+        if not build:
+            return True
+        if type(buf) is bytes or bodyEnd - bodyStart < 4096:
+            payload = bytes(buf[bodyStart:bodyEnd])
+        else:
             with memoryview(buf) as view:
                 payload = view[bodyStart:bodyEnd].tobytes()
-        else:
-            payload = bytes(buf[bodyStart:bodyEnd])
         self._pos = bodyEnd + 1
         self._eolOwed = True
         self._headStarted = False
         self._body = None
         return StompFrame._fromWire(command, headers, rawHeaders, payload, version)
+
+    def _addPart(self, parts: list[Any], data: bytes) -> None:
+        """Collect a chunk of a large body; small chunks are merged so the list stays short."""
+        size = len(data)
+        if size >= _SMALL_PART:
+            parts.append(data if type(data) is bytes else bytes(data))
+        else:
+            last = parts[-1]
+            if type(last) is bytearray and len(last) < _PART_SIZE:
+                last += data
+            else:
+                parts.append(bytearray(data))
+        self._partsLen += size
+
+    def _joinParts(self, build: bool) -> StompFrame | bool | None:
+        body = self._body
+        assert body is not None and self._parts is not None
+        command, headers, rawHeaders, _, contentLength = body
+        assert contentLength is not None
+        over = self._partsLen - contentLength  # bytes after the body (the NUL and beyond)
+        if over <= 0:
+            return None
+        parts = self._parts
+        last = parts[-1]
+        keep = len(last) - over
+        if last[keep] != _NUL:
+            raise StompFrameError(
+                f'Frame not terminated by NUL: {bytes(last[keep:keep + 1])!r} after a body of '
+                f'content-length {contentLength} [command {command}]'
+            )
+        if not build:
+            return True
+        with memoryview(last) as view:
+            parts[-1] = view[:keep]
+            payload = b''.join(parts)
+            parts[-1].release()
+        if type(last) is bytes:
+            self._buf = last
+        else:
+            self._buf = bytes(last)
+        self._pos = keep + 1
+        self._parts = None
+        self._partsFrom = (b'', 0, 0)
+        self._eolOwed = True
+        self._headStarted = False
+        self._body = None
+        return StompFrame._fromWire(command, headers, rawHeaders, payload, self._version)
+
+    def _unpart(self) -> None:
+        """Put a large body's chunks back into one buffer (the frame is then read again)."""
+        assert self._parts is not None
+        source, start, end = self._partsFrom
+        with memoryview(source) as view:
+            buf = bytearray(view[start:end])
+        for part in self._parts[1:]:
+            buf += part
+        self._parts = None
+        self._partsFrom = (b'', 0, 0)
+        self._buf = buf
+        self._pos = 0
 
     def _checkPartialHead(self, end: int) -> None:
         """No end of head yet: check the limits on the bytes not counted before, then wait."""
@@ -390,7 +484,7 @@ class StompParser:
                 raise StompFrameError(
                     f'Invalid header line (no name, or no colon): {_shown(lines[index])} [command {command}]'
                 )
-            if unescape is not None:
+            if unescape is not None and '\\' in lines[index]:
                 name = unescape(name)
                 value = unescape(value)
             if name in headers:

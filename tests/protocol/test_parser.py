@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from stompest.error import StompFrameError, StompFrameLimitError, StompProtocolError
@@ -530,21 +532,40 @@ def test_bufferIsCompactedAfterFrames():
     assert len(parser._buf) < 200
 
 
-def test_scanResumesWhereItStopped(monkeypatch):
-    """One byte at a time, the searches cover each byte a bounded number of times."""
+def _parseTime(wire: bytes, chunk: int) -> float:
+    best = float('inf')
+    for _ in range(3):
+        parser = StompParser(V12)
+        start = time.perf_counter()
+        feed(parser, wire, chunk)
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+@pytest.mark.parametrize('contentLength', [False, True])
+def test_parsingOneByteAtATimeIsLinear(contentLength):
+    """A re-scan from the start of the buffer would make 4x the bytes cost 16x the time."""
+
+    def wire(size: int) -> bytes:
+        head = b'MESSAGE\n' + b'x:y\n' * 20 + (b'content-length:%d\n' % size if contentLength else b'')
+        return head + b'\n' + b'a' * size + b'\x00'
+
+    small, large = _parseTime(wire(10000), 1), _parseTime(wire(40000), 1)
+    assert large / small < 8
+
+
+def test_largeBodyIsCollectedWithoutGrowingTheBufferPerChunk():
+    body = bytes(range(256)) * 64
     parser = StompParser(V12)
-    body = b'a' * 20000
-    wire = b'MESSAGE\n' + b'x:y\n' * 50 + b'\n' + body + b'\x00'
-    scanned = 0
-    original = bytearray.find
+    wire = b'MESSAGE\ncontent-length:%d\n\n' % len(body) + body + b'\x00\nRECEIPT\n\n\x00'
+    frames = feed(parser, wire, 1000)
+    assert frames == [message({'content-length': str(len(body))}, body), StompFrame('RECEIPT')]
+    assert parser._buffered() == 0
 
-    class CountingBuffer(bytearray):
-        def find(self, sub, start=0, end=None):  # type: ignore[override]
-            nonlocal scanned
-            stop = len(self) if end is None else end
-            scanned += max(0, stop - start)
-            return original(self, sub, start, stop)
 
-    parser._buf = CountingBuffer()
-    assert feed(parser, wire, 1) == [message({'x': 'y'}, body)]
-    assert scanned < 4 * len(wire)
+def test_versionChangeWhileCollectingALargeBody():
+    body = b'\x00' * 10000
+    parser = StompParser(V12)
+    assert feed(parser, b'MESSAGE\nx:a\\cb\ncontent-length:%d\n\n' % len(body) + body[:5000], 100) == []
+    parser.version = V10
+    assert feed(parser, body[5000:] + b'\x00', 100) == [message({'x': 'a\\cb', 'content-length': '10000'}, body)]
