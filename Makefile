@@ -41,3 +41,23 @@ lint: setup
 ## typecheck: mypy on the package, with the settings in mypy.ini
 typecheck: setup
 	$(BIN)/python -m mypy stompest
+
+.PHONY: demo build
+
+DEMO_ARGS ?=
+BROKERS := scripts/brokers/brokers
+
+## demo: install and start a local ActiveMQ, run `stompest demo` (Twisted producer -> transformer -> consumer)
+##       against it, and stop the broker again unless it was already running (the demo's exit status is kept)
+demo: setup
+	@state=$$($(BROKERS) status activemq | awk '{ print $$2 }'); \
+	$(BROKERS) install activemq && $(BROKERS) start activemq || exit 1; \
+	STOMP_URI=tcp://127.0.0.1:61613 $(BIN)/stompest demo $(DEMO_ARGS); rc=$$?; \
+	if [ "$$state" = stopped ]; then $(BROKERS) stop activemq || { [ $$rc -ne 0 ] || rc=1; }; \
+	else echo "activemq was already running ($$state): left running"; fi; \
+	exit $$rc
+
+## build: the sdist and the wheel, into dist/
+build: setup
+	$(BIN)/python -m pip install -q build
+	$(BIN)/python -m build --outdir dist .
