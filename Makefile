@@ -17,7 +17,7 @@ $(STAMP): setup.cfg setup.py
 setup: $(STAMP)
 
 ## test: the whole suite, real brokers included (installs and starts them when missing)
-test: setup
+test: setup brokers-install
 	$(BIN)/python -m pytest -ra $(PYTEST_ARGS)
 
 ## test-unit: everything but the broker tests (no broker needed)
@@ -61,3 +61,24 @@ demo: setup
 build: setup
 	$(BIN)/python -m pip install -q build
 	$(BIN)/python -m build --outdir dist .
+
+.PHONY: brokers-install brokers-start brokers-stop brokers-status
+
+# Which brokers the brokers-* targets act on: all, or e.g. BROKER_NAMES="activemq rabbitmq"
+BROKER_NAMES ?= all
+
+## brokers-install: apt-get install ActiveMQ and RabbitMQ when missing, write TLS material and configs to .brokers/
+brokers-install:
+	$(BROKERS) install $(BROKER_NAMES)
+
+## brokers-start: start activemq, activemq2 and rabbitmq on 127.0.0.1 (idempotent; waits for a STOMP CONNECTED)
+brokers-start: brokers-install
+	$(BROKERS) start $(BROKER_NAMES)
+
+## brokers-stop: stop the brokers scripts/brokers/brokers started (by recorded pid)
+brokers-stop:
+	$(BROKERS) stop $(BROKER_NAMES)
+
+## brokers-status: one line per broker (running/stopped, pid, ports)
+brokers-status:
+	@$(BROKERS) status $(BROKER_NAMES)
