@@ -113,6 +113,8 @@ class StompFrame:
 
     def __bytes__(self) -> bytes:
         version = self.version or StompSpec.DEFAULT_VERSION
+        if version not in StompSpec.CODECS:  # before escaper(), which knows only real versions
+            raise StompProtocolError(f'Version is not supported: {version!r}')
         command = self.command
         escape = escaper(version, command)
         lines = [command]
@@ -144,8 +146,6 @@ class StompFrame:
             raise StompProtocolError(
                 f'Headers cannot be encoded in version {version} ({StompSpec.CODECS[version]}): {exc.object[exc.start:exc.end]!r}'
             ) from exc
-        except KeyError:
-            raise StompProtocolError(f'Version is not supported: {version!r}') from None
         return b''.join((encoded, body, b'\x00'))
 
     def _headerItems(self) -> Iterable[tuple[str, str]]:
