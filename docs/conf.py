@@ -42,5 +42,10 @@ autodoc_default_options = {
 # docstrings shown by autodoc are run by pytest (``--doctest-modules``) in their modules' namespace.
 doctest_test_doctest_blocks = ''
 
+# The listener hooks annotate ``connection: Stomp`` with the Twisted client imported only for type
+# checking (a runtime import would be circular), so Sphinx cannot tell which of the two ``Stomp``
+# classes (sync, twisted) the annotation means and warns that the reference is ambiguous.
+suppress_warnings = ['ref.python']
+
 # Every code sample in the docs is Python unless it says otherwise.
 highlight_language = 'python3'

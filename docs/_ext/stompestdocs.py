@@ -3,6 +3,9 @@
 * ``.. stompest-session-states::`` prints the session's state table, generated from
   ``stompest.protocol.session.COMMAND_STATES`` (the one mapping the session checks commands
   against), so the docs cannot drift from the code.
+* ``.. stompest-listener-hooks::`` turns ``hook: when`` lines into a table of the listener hooks
+  with their signatures taken from ``stompest.twisted.listener.Listener``; a hook the class has
+  and the list lacks (or the other way round) is a warning.
 * ``.. stompest-cli-help:: [SUBCOMMAND]`` prints ``stompest [SUBCOMMAND] --help`` as argparse
   formats it from ``stompest.cli.buildParser()``, at a fixed width.
 * On every build, the failover options table in ``stompest.protocol.failover``'s docstring (which
@@ -121,6 +124,35 @@ class SessionStates(SphinxDirective):
         return [_table(['command'] + states, rows, [3] + [2] * len(states))]
 
 
+class ListenerHooks(SphinxDirective):
+    """The listener hooks: signature (from the code) and when each is called (from the content)."""
+
+    has_content = True
+
+    def run(self) -> list[nodes.Node]:
+        import inspect
+
+        from stompest.twisted.listener import Listener
+
+        hooks = {name for name in vars(Listener) if name.startswith('on') and callable(getattr(Listener, name))}
+        rows = []
+        described = set()
+        for line in self.content:
+            name, _, when = line.partition(':')
+            name = name.strip()
+            described.add(name)
+            if name not in hooks:
+                log.warning('stompestdocs: listener hook %r is not a method of Listener', name,
+                            location=self.get_location())
+                continue
+            parameters = list(inspect.signature(getattr(Listener, name)).parameters)[1:]
+            rows.append([f'{name}({", ".join(parameters)})', when.strip()])
+        for name in sorted(hooks - described):
+            log.warning('stompestdocs: listener hook %r is not described', name, location=self.get_location())
+        self.env.note_dependency(inspect.getfile(Listener))
+        return [_table(['hook', 'when'], rows, [4, 6])]
+
+
 class CliHelp(SphinxDirective):
     """The ``--help`` text of the ``stompest`` command or one of its subcommands."""
 
@@ -183,6 +215,7 @@ def checkSessionStates(app: Sphinx) -> None:
 def setup(app: Sphinx) -> dict[str, Any]:
     app.add_directive('stompest-session-states', SessionStates)
     app.add_directive('stompest-cli-help', CliHelp)
+    app.add_directive('stompest-listener-hooks', ListenerHooks)
     app.connect('builder-inited', checkFailoverOptions)
     app.connect('builder-inited', checkSessionStates)
     return {'version': '1', 'parallel_read_safe': True, 'parallel_write_safe': True}
