@@ -181,14 +181,13 @@ class Link:
                 self.broker.dataReceived(data)
                 moved = True
             data = self.brokerTransport.value()
-            if data and not self.clientPaused():
+            if data and not self.clientPaused() and not self.clientTransport.disconnecting:
                 self.brokerTransport.clear()
                 self.client.dataReceived(data)
                 moved = True
-            if self.clientTransport.disconnecting or self.brokerTransport.disconnecting:
-                self.close()
-                return
             if not moved:
+                if self.clientTransport.disconnecting or self.brokerTransport.disconnecting:
+                    self.close()  # after flushing what was written before the close, as TCP does
                 return
 
     def close(self, reason: Failure | None = None) -> None:

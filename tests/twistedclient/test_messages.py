@@ -1,0 +1,282 @@
+"""Sending, subscribing, receipts, message handlers, error destinations, graceful disconnect."""
+
+from __future__ import annotations
+
+from twisted.internet import defer
+from twisted.internet.testing import MemoryReactorClock
+
+from stompest.config import StompConfig
+from stompest.error import StompCancelledError, StompConnectionError
+from stompest.protocol.spec import StompSpec
+from stompest.twisted import Stomp
+from stompest.twisted.listener import SubscriptionListener
+
+from .helpers import FakeBroker, FakeEndpoints, assertNoResult, failureOf, successOf
+
+URI = 'tcp://broker.invalid:61613'
+QUEUE = '/queue/in'
+ERRORS = '/queue/errors'
+
+
+def connected(version: str = '1.2', broker: FakeBroker | None = None, **kwargs):
+    reactor = MemoryReactorClock()
+    endpoints = FakeEndpoints()
+    client = Stomp(StompConfig(URI, version=version), endpointFactory=endpoints, reactor=reactor, **kwargs)
+    connecting = client.connect()
+    link = endpoints.attempts[0].succeed(broker or FakeBroker(version=version))
+    successOf(connecting)
+    return reactor, endpoints, client, link
+
+
+def subscribed(handler, ack=StompSpec.ACK_CLIENT_INDIVIDUAL, **listenerKwargs):
+    reactor, endpoints, client, link = connected()
+    listener = SubscriptionListener(handler, **listenerKwargs)
+    token = successOf(client.subscribe(QUEUE, {StompSpec.ACK_HEADER: ack, StompSpec.ID_HEADER: 'sub-1'}, listener=listener))
+    link.pump()
+    return reactor, client, link, token, listener
+
+
+def closeCleanly(reactor, client, link):
+    if client.session.state == client.session.CONNECTED:
+        disconnecting = client.disconnect()
+        link.pump()
+        successOf(disconnecting)
+    assert reactor.getDelayedCalls() == []
+
+
+def test_sendWithoutReceiptFiresAtOnce():
+    reactor, endpoints, client, link = connected()
+    sending = client.send('/queue/a', b'hello', {'x-custom': '1'})
+    assert successOf(sending) is None
+    link.pump()
+    send = link.broker.framesOf('SEND')[0]
+    assert (send.headers['destination'], send.headers['x-custom'], send.body) == ('/queue/a', '1', b'hello')
+    closeCleanly(reactor, client, link)
+
+
+def test_sendWithReceiptWaitsForTheReceipt():
+    reactor, endpoints, client, link = connected()
+    sending = client.send('/queue/a', b'x', receipt='r-1')
+    assertNoResult(sending)
+    link.pump()
+    assert successOf(sending) is None
+    assert link.broker.framesOf('SEND')[0].headers['receipt'] == 'r-1'
+    closeCleanly(reactor, client, link)
+
+
+def test_receiptTimeoutFailsWithStompCancelledError():
+    reactor, endpoints, client, link = connected(broker=FakeBroker(answerReceipts=False), receiptTimeout=3)
+    sending = client.send('/queue/a', b'x', receipt='r-1')
+    link.pump()
+    reactor.advance(3)
+    failureOf(sending, StompCancelledError)
+    client.dropConnection()
+    link.pump()
+    assert reactor.getDelayedCalls() == []
+
+
+def test_pendingReceiptFailsWhenTheConnectionIsLost():
+    reactor, endpoints, client, link = connected(broker=FakeBroker(answerReceipts=False))
+    sending = client.send('/queue/a', b'x', receipt='r-1')
+    link.close()
+    failureOf(sending, StompConnectionError)
+    failureOf(client.disconnected, StompConnectionError)
+    assert reactor.getDelayedCalls() == []
+
+
+def test_subscribeFiresWithTheTokenAndHandlerSuccessAcks():
+    handled = []
+    reactor, client, link, token, listener = subscribed(lambda c, frame: handled.append(frame.body))
+    assert token == ('id', 'sub-1')
+    link.broker.deliver('sub-1', b'one')
+    link.pump()
+    assert handled == [b'one']
+    ack = link.broker.framesOf('ACK')[0]
+    assert ack.headers == {'id': 'ack-message-1'}  # STOMP 1.2 acks by the MESSAGE's ack header
+    closeCleanly(reactor, client, link)
+
+
+def test_autoAckSubscriptionIsNotAcked():
+    reactor, client, link, token, listener = subscribed(lambda c, frame: None, ack=StompSpec.ACK_AUTO)
+    link.broker.deliver('sub-1', b'one')
+    link.pump()
+    assert link.broker.framesOf('ACK') == []
+    closeCleanly(reactor, client, link)
+
+
+def test_asynchronousHandlerIsAckedWhenItsDeferredFires():
+    pending = []
+    reactor, client, link, token, listener = subscribed(lambda c, frame: pending.append(defer.Deferred()) or pending[-1])
+    link.broker.deliver('sub-1', b'one')
+    link.pump()
+    assert link.broker.framesOf('ACK') == [] and listener.inFlight == 1
+    pending[0].callback(None)
+    link.pump()
+    assert len(link.broker.framesOf('ACK')) == 1 and listener.inFlight == 0
+    closeCleanly(reactor, client, link)
+
+
+def test_failedHandlerWithErrorDestinationForwardsWithFailureHeadersThenAcks():
+    def handler(client, frame):
+        raise ValueError('cannot parse\nthis')
+
+    reactor, client, link, token, listener = subscribed(handler, errorDestination=ERRORS)
+    link.broker.deliver('sub-1', b'payload', {'persistent': 'true', 'correlation-id': 'c-7'})
+    link.pump()
+    forwarded = link.broker.framesOf('SEND')[0]
+    assert forwarded.headers['destination'] == ERRORS
+    assert forwarded.body == b'payload'
+    assert forwarded.headers['stompest-failure'] == 'ValueError: cannot parse this'
+    assert forwarded.headers['original-destination'] == QUEUE
+    assert forwarded.headers['correlation-id'] == 'c-7' and forwarded.headers['persistent'] == 'true'
+    for dropped in ('message-id', 'subscription', 'ack'):
+        assert dropped not in forwarded.headers
+    assert link.broker.commands()[-2:] == ['SEND', 'ACK']  # forwarded first, then acknowledged
+    closeCleanly(reactor, client, link)
+
+
+def test_failedHandlerWithoutErrorDestinationDisconnectsWithTheFailureAsReason():
+    def handler(client, frame):
+        raise RuntimeError('poison')
+
+    reactor, client, link, token, listener = subscribed(handler)
+    link.broker.deliver('sub-1', b'poison')
+    link.pump()
+    assert link.broker.framesOf('ACK') == []
+    assert link.broker.commands()[-1] == 'DISCONNECT'
+    failure = failureOf(client.disconnected, RuntimeError)
+    assert str(failure.value) == 'poison'
+    assert link.closed
+    assert reactor.getDelayedCalls() == []
+
+
+def test_onMessageFailedCanDecideToSwallowTheFailure():
+    calls = []
+
+    def onMessageFailed(client, failure, frame, errorDestination):
+        calls.append((failure.value.args, frame.body, errorDestination))
+
+    def handler(client, frame):
+        raise KeyError('k')
+
+    reactor, client, link, token, listener = subscribed(handler, onMessageFailed=onMessageFailed)
+    link.broker.deliver('sub-1', b'm')
+    link.pump()
+    assert calls == [(('k',), b'm', None)]
+    assert len(link.broker.framesOf('ACK')) == 1
+    assertNoResult(client.disconnected)
+    closeCleanly(reactor, client, link)
+
+
+def test_messagesArrivingWhileDisconnectingAreNotDispatched():
+    pending = defer.Deferred()
+    handled = []
+
+    def handler(client, frame):
+        handled.append(frame.body)
+        return pending
+
+    reactor, client, link, token, listener = subscribed(handler)
+    link.broker.deliver('sub-1', b'first')
+    link.pump()
+    disconnecting = client.disconnect(receipt='bye')
+    link.broker.deliver('sub-1', b'late')
+    link.pump()
+    assert handled == [b'first']
+    assert 'DISCONNECT' not in link.broker.commands()  # still waiting for the handler
+    pending.callback(None)
+    link.pump()
+    assert link.broker.commands()[-2:] == ['ACK', 'DISCONNECT']
+    assert link.broker.framesOf('DISCONNECT')[0].headers['receipt'] == 'bye'
+    assert successOf(disconnecting) is None
+    assert successOf(client.disconnected) is None
+    assert reactor.getDelayedCalls() == []
+
+
+def test_disconnectTimeoutCancelsHandlersStillRunningAndClosesAnyway():
+    cancelled = []
+    pending = defer.Deferred(lambda d: cancelled.append(True))
+    reactor, client, link, token, listener = subscribed(lambda c, f: pending)
+    link.broker.deliver('sub-1', b'slow')
+    link.pump()
+    disconnecting = client.disconnect(receipt='bye', timeout=5)
+    reactor.advance(4)
+    link.pump()
+    assert 'DISCONNECT' not in link.broker.commands()
+    reactor.advance(1)
+    link.pump()
+    assert cancelled == [True]
+    assert link.broker.framesOf('ACK') == []  # a cancelled handler's message is not acknowledged
+    assert link.broker.commands()[-1] == 'DISCONNECT'
+    failureOf(disconnecting, StompCancelledError)
+    failureOf(client.disconnected, StompCancelledError)
+    assert reactor.getDelayedCalls() == []
+
+
+def test_disconnectWithReceiptWaitsForIt():
+    reactor, endpoints, client, link = connected(broker=FakeBroker(answerReceipts=False), receiptTimeout=2)
+    disconnecting = client.disconnect(receipt='bye')
+    link.pump()
+    assertNoResult(disconnecting)
+    assert not link.closed
+    reactor.advance(2)
+    link.pump()
+    assert link.closed  # closed anyway
+    failureOf(disconnecting, StompCancelledError)
+    failureOf(client.disconnected, StompCancelledError)
+    assert reactor.getDelayedCalls() == []
+
+
+def test_unsubscribeSendsUnsubscribeAndForgetsTheListener():
+    reactor, client, link, token, listener = subscribed(lambda c, f: None)
+    unsubscribing = client.unsubscribe(token, receipt='u')
+    link.pump()
+    successOf(unsubscribing)
+    assert link.broker.framesOf('UNSUBSCRIBE')[0].headers == {'id': 'sub-1', 'receipt': 'u'}
+    assert listener not in client._listeners
+    closeCleanly(reactor, client, link)
+
+
+def test_transactions():
+    reactor, endpoints, client, link = connected()
+    transaction = successOf(client.begin('t-1'))
+    assert transaction == 't-1'
+    successOf(client.send('/queue/a', b'x', {'transaction': transaction}))
+    committing = client.commit(transaction, receipt='c')
+    link.pump()
+    successOf(committing)
+    assert link.broker.commands()[1:] == ['BEGIN', 'SEND', 'COMMIT']
+    successOf(client.begin('t-2'))
+    successOf(client.abort('t-2'))
+    link.pump()
+    assert link.broker.commands()[-1] == 'ABORT'
+    closeCleanly(reactor, client, link)
+
+
+def test_nackOfAMessage():
+    frames = []
+    reactor, client, link, token, listener = subscribed(lambda c, f: frames.append(f), ack=StompSpec.ACK_CLIENT_INDIVIDUAL)
+    link.broker.deliver('sub-1', b'm')
+    link.pump()
+    link.broker.frames.clear()
+    listener._ack = False
+    link.broker.deliver('sub-1', b'n')
+    link.pump()
+    successOf(client.nack(frames[-1]))
+    link.pump()
+    assert link.broker.commands() == ['NACK']
+    closeCleanly(reactor, client, link)
+
+
+def test_version10SubscriptionByDestination():
+    handled = []
+    reactor, endpoints, client, link = connected(version='1.0')
+    listener = SubscriptionListener(lambda c, f: handled.append(f.body))
+    token = successOf(client.subscribe(QUEUE, {StompSpec.ACK_HEADER: StompSpec.ACK_CLIENT}, listener=listener))
+    link.pump()
+    assert token == ('destination', QUEUE)
+    link.broker.deliver(QUEUE, b'old')
+    link.pump()
+    assert handled == [b'old']
+    assert link.broker.framesOf('ACK')[0].headers == {'message-id': 'message-1'}
+    closeCleanly(reactor, client, link)
