@@ -102,7 +102,7 @@ class DemoStats:
             ('transformed', f'{self.transformed:,}'),
             ('received', f'{len(self.received):,}'),
             ('sent to the error destination', f'{len(self.errored):,}'),
-            ('lost', f'{self.lost:,}'),
+            ('not accounted for (interrupted)' if self.interrupted else 'lost', f'{self.lost:,}'),
             ('messages/s', f'{self.rate:,.0f}'),
         ]
         if self.duplicates:
@@ -284,6 +284,7 @@ def runDemo(config: StompConfig, *, prefix: str, count: int, poison: int, **opti
 
     def disconnectAll() -> defer.Deferred:
         # Ctrl-C: let each client finish its messages in flight and say goodbye before the reactor stops.
+        stats.interrupted = True
         goodbyes = [client.disconnect(timeout=5).addErrback(lambda failure: None) for client in stats.clients]
         return defer.DeferredList(goodbyes)
 
@@ -292,6 +293,8 @@ def runDemo(config: StompConfig, *, prefix: str, count: int, poison: int, **opti
     reactor.run()
     if not done:
         stats.interrupted = True
+    if stats.interrupted:
+        stats.failure = None  # the connections were closed on purpose
     if stats.failure is not None and stats.started is None:
         raise stats.failure
     return stats

@@ -12,7 +12,8 @@ Run it as ``stompest`` (the console script) or ``python -m stompest``::
 Every subcommand takes the connection options (``--uri``, ``--login``, ``--passcode``,
 ``--stomp-version``, ``--heart-beat``, ``--host``, the TLS options and ``-v``), before or after the
 subcommand's name. ``--uri``, ``--login`` and ``--passcode`` default to the environment variables
-``STOMP_URI``, ``STOMP_LOGIN`` and ``STOMP_PASSCODE``; prefer the variable for the passcode, since
+``STOMP_URI``, ``STOMP_LOGIN`` and ``STOMP_PASSCODE`` (and ``--host`` to ``STOMP_HOST``, as in the
+examples); prefer the variable for the passcode, since
 command lines are visible to every user of the machine. The passcode is never printed: stompest's
 frame logs mask it, and the log handler of this command masks its value once more, wherever it
 might show up.
@@ -137,7 +138,8 @@ def _connectionOptions(parser: argparse.ArgumentParser) -> None:
     group.add_argument('--heart-beat', dest='heartBeats', metavar='CX,CY', default=S, type=_heartBeatArgument,
                        help='heart-beats in ms: send at least every CX, want one every CY (default: 0,0)')
     group.add_argument('--host', default=S, help=(
-        "the CONNECT host header, i.e. the virtual host (RabbitMQ: '/'; default: the broker's host name)"))
+        "the CONNECT host header, i.e. the virtual host (RabbitMQ: '/'; "
+        "default: $STOMP_HOST or the broker's host name)"))
     group.add_argument('--connect-timeout', dest='connectTimeout', metavar='SECONDS', type=_seconds, default=S, help=(
         f'seconds to wait for the TCP connection, the CONNECTED frame and each receipt (default: {DEFAULT_TIMEOUT:g})'))
     tls = parser.add_argument_group('TLS (ssl:// URIs)')
@@ -164,7 +166,8 @@ def buildParser() -> argparse.ArgumentParser:
         prog='stompest',
         description=(f'stompest {stompest.__version__}: send and receive STOMP messages, '
                      'run the demo pipeline or a benchmark.'),
-        epilog='Environment: STOMP_URI, STOMP_LOGIN, STOMP_PASSCODE. Errors exit 1 with one line on stderr.',
+        epilog=('Environment: STOMP_URI, STOMP_LOGIN, STOMP_PASSCODE, STOMP_HOST. '
+                'Errors exit 1 with one line on stderr.'),
     )
     _connectionOptions(parser)
     commands = parser.add_subparsers(dest='command', metavar='COMMAND', required=True)
@@ -236,6 +239,8 @@ def _resolve(args: argparse.Namespace, environ: dict[str, str]) -> argparse.Name
         args.login = environ.get('STOMP_LOGIN') or None
     if args.passcode is None:
         args.passcode = environ.get('STOMP_PASSCODE') or None
+    if args.host is None:
+        args.host = environ.get('STOMP_HOST') or None
     return args
 
 
