@@ -124,6 +124,7 @@ class Stomp:
         #: the STOMP session (state, version, subscriptions, heart-beat clocks)
         self.session = StompSession(config.version, config.check, clock=reactor.seconds)
         self._listeners: list[Listener] = []
+        self._lostListeners: list[Listener] = []
         self._phase = _IDLE
         self._protocol: StompProtocol | None = None
         self._broker: dict[str, Any] | None = None
@@ -198,10 +199,10 @@ class Stomp:
         if listener in self._listeners:
             self._listeners.remove(listener)
 
-    def _notify(self, event: Callable[[Listener], Any]) -> defer.Deferred:
+    def _notify(self, event: Callable[[Listener], Any], listeners: list[Listener] | None = None) -> defer.Deferred:
         waits = []
-        for listener in list(self._listeners):
-            if listener not in self._listeners:  # removed by an earlier listener's reaction
+        for listener in list(self._listeners if listeners is None else listeners):
+            if listeners is None and listener not in self._listeners:  # removed by an earlier listener's reaction
                 continue
             result = event(listener)
             if isinstance(result, defer.Deferred):
@@ -271,8 +272,8 @@ class Stomp:
                 log.error('Giving up connecting: %s', exc)
                 raise
             attempt += 1
-            if reconnect:
-                self._notify(lambda listener: listener.onReconnecting(self, broker, delay, attempt))
+            if reconnect:  # the listeners of the lost connection hear about the attempts
+                self._notify(lambda listener: listener.onReconnecting(self, broker, delay, attempt), self._lostListeners)
             if delay > 0:
                 log.info('Connecting to %s in %.3f s (attempt %d) ...', _brokerText(broker), delay, attempt)
                 yield task.deferLater(self._reactor, delay, lambda: None)
@@ -337,6 +338,7 @@ class Stomp:
         self._broker = broker
         self._generation += 1
         protocol.onFrame = self._onFrame
+        protocol.onDataReceived = self.session.received
         protocol.onConnectionLost = self._onConnectionLost
 
     # -- disconnecting ----------------------------------------------------------------------------
@@ -449,7 +451,7 @@ class Stomp:
 
     def _teardown(self, protocol: StompProtocol, outcome: BaseException | None, flush: bool) -> None:
         self._protocol = None
-        protocol.onFrame = None
+        protocol.onFrame = protocol.onDataReceived = None
         protocol.onConnectionLost = None
         if self._closeCall is not None:
             if self._closeCall.active():
@@ -464,6 +466,7 @@ class Stomp:
         reason = None if outcome is None else Failure(outcome)
         self._notify(lambda listener: listener.onConnectionLost(self, reason))
         self._notify(lambda listener: listener.onCleanup(self))
+        self._lostListeners = list(self._listeners)
         del self._listeners[:]
 
     def _finish(self, outcome: BaseException | None) -> None:
@@ -517,7 +520,6 @@ class Stomp:
     # -- incoming frames --------------------------------------------------------------------------
 
     def _onFrame(self, frame: StompFrame | StompHeartBeat) -> None:
-        self.session.received()
         if isinstance(frame, StompHeartBeat):
             return
         if log.isEnabledFor(logging.DEBUG):

@@ -48,6 +48,8 @@ class StompProtocol(Protocol):
     def __init__(self, parserFactory: Callable[[], StompParser] = StompParser) -> None:
         self._parser = parserFactory()
         self.onFrame: FrameCallback | None = None
+        #: called (without arguments) whenever bytes arrive: any byte is a sign of life
+        self.onDataReceived: Callable[[], None] | None = None
         self.onConnectionLost: LostCallback | None = None
         #: why we closed the connection ourselves (replaces the transport's reason), if we did
         self.closeReason: BaseException | None = None
@@ -61,6 +63,8 @@ class StompProtocol(Protocol):
     def dataReceived(self, data: bytes) -> None:
         if self._closed:
             return
+        if self.onDataReceived is not None:
+            self.onDataReceived()
         try:
             self._parser.add(data)
         except StompFrameError as exc:
@@ -76,7 +80,7 @@ class StompProtocol(Protocol):
 
     def _report(self, reason: Failure) -> None:
         callback, self.onConnectionLost = self.onConnectionLost, None
-        self.onFrame = None
+        self.onFrame = self.onDataReceived = None
         if callback is not None:
             callback(self, reason)
 

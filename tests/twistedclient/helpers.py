@@ -153,6 +153,22 @@ class FakeBroker(Protocol):
 
 # -- transports, pump, endpoints -------------------------------------------------------------------
 
+class RecordingTransport(StringTransport):
+    """A StringTransport that also keeps every ``write`` apart (to count heart-beats: the parser
+    reads the first EOL after a frame as part of that frame)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.writes: list[bytes] = []
+
+    def write(self, data: bytes) -> None:
+        self.writes.append(data)
+        super().write(data)
+
+    def beats(self) -> int:
+        return sum(1 for data in self.writes if data == b'\n')
+
+
 class Link:
     """Two StringTransports and a pump between a client protocol and a :class:`FakeBroker`.
 
@@ -163,7 +179,7 @@ class Link:
     def __init__(self, client: Protocol, broker: FakeBroker) -> None:
         self.client = client
         self.broker = broker
-        self.clientTransport = StringTransport()
+        self.clientTransport = RecordingTransport()
         self.brokerTransport = StringTransport()
         self.closed = False
         broker.makeConnection(self.brokerTransport)

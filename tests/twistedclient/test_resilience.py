@@ -1,0 +1,308 @@
+"""Heart-beats, autoReconnect with replay, stale acknowledgements, maxInFlight back-pressure."""
+
+from __future__ import annotations
+
+from twisted.internet import defer
+from twisted.internet.testing import MemoryReactorClock
+
+from stompest.config import StompConfig
+from stompest.error import StompConnectionError, StompConnectTimeout, StompHeartBeatTimeout
+from stompest.protocol.spec import StompSpec
+from stompest.twisted import Stomp
+from stompest.twisted.listener import Listener, SubscriptionListener, defaultListeners
+
+from .helpers import FakeBroker, FakeEndpoints, assertNoResult, failureOf, successOf
+
+QUEUE = '/queue/in'
+CLIENT_INDIVIDUAL = {StompSpec.ACK_HEADER: StompSpec.ACK_CLIENT_INDIVIDUAL, StompSpec.ID_HEADER: 'sub-1'}
+
+
+def makeClient(uri='tcp://broker.invalid:61613', **kwargs):
+    reactor = MemoryReactorClock()
+    endpoints = FakeEndpoints()
+    client = Stomp(StompConfig(uri, version='1.2'), endpointFactory=endpoints, reactor=reactor, **kwargs)
+    return reactor, endpoints, client
+
+
+# -- heart-beats -----------------------------------------------------------------------------------
+
+def test_heartBeatsAreSentOnTimeEvenWhileAHandlerIsSlow():
+    reactor, endpoints, client = makeClient()
+    connecting = client.connect(heartBeats=(1000, 0))
+    link = endpoints.attempts[0].succeed(FakeBroker(heartBeats=(0, 1000)))
+    successOf(connecting)
+    slow = defer.Deferred()
+    successOf(client.subscribe(QUEUE, CLIENT_INDIVIDUAL, listener=SubscriptionListener(lambda c, f: slow)))
+    link.pump()
+    link.broker.deliver('sub-1', b'slow')
+    link.pump()
+    reactor.advance(0.999)  # SUBSCRIBE was sent at 0: nothing due yet
+    link.pump()
+    assert link.clientTransport.beats() == 0
+    reactor.advance(0.001)
+    link.pump()
+    assert link.clientTransport.beats() == 1
+    for _ in range(5):
+        reactor.advance(1)
+    link.pump()
+    assert link.clientTransport.beats() == 6  # one per second while the handler is still running
+    client.send('/queue/other', b'x')  # a frame counts as a heart-beat
+    reactor.advance(0.5)
+    client.send('/queue/other', b'x')
+    reactor.advance(0.9)
+    link.pump()
+    assert link.clientTransport.beats() == 6
+    reactor.advance(0.1)
+    link.pump()
+    assert link.clientTransport.beats() == 7
+    slow.callback(None)
+    disconnecting = client.disconnect()
+    link.pump()
+    successOf(disconnecting)
+    assert reactor.getDelayedCalls() == []
+
+
+def test_silentBrokerIsDetectedWithTheTolerance():
+    reactor, endpoints, client = makeClient(heartBeatTolerance=1.5)
+    connecting = client.connect(heartBeats=(0, 2000))
+    link = endpoints.attempts[0].succeed(FakeBroker(heartBeats=(2000, 0)))
+    successOf(connecting)
+    assert client.session.serverHeartBeat == 2000
+    reactor.advance(2.75)
+    link.brokerTransport.write(b'\n')  # a heart-beat resets the silence
+    link.pump()
+    reactor.advance(2.75)
+    assertNoResult(client.disconnected)
+    reactor.advance(0.25)  # 3 s = 2 s x 1.5 of silence
+    failure = failureOf(client.disconnected, StompHeartBeatTimeout)
+    assert 'heartBeatTolerance=1.5' in str(failure.value)
+    assert link.clientTransport.disconnecting
+    assert reactor.getDelayedCalls() == []
+
+
+def test_silentBrokerIsDetectedWhileAHandlerIsSlow():
+    reactor, endpoints, client = makeClient()
+    connecting = client.connect(heartBeats=(0, 1000))
+    link = endpoints.attempts[0].succeed(FakeBroker(heartBeats=(1000, 0)))
+    successOf(connecting)
+    slow = defer.Deferred()
+    successOf(client.subscribe(QUEUE, CLIENT_INDIVIDUAL, listener=SubscriptionListener(lambda c, f: slow)))
+    link.pump()
+    link.broker.deliver('sub-1', b'slow')
+    link.pump()
+    reactor.advance(2)
+    failureOf(client.disconnected, StompHeartBeatTimeout)
+    slow.callback(None)  # its ACK would be stale now: not sent, no error
+    assert reactor.getDelayedCalls() == []
+
+
+# -- autoReconnect ---------------------------------------------------------------------------------
+
+class Recorder(Listener):
+    def __init__(self, events):
+        self.events = events
+
+    def onReconnecting(self, connection, broker, delay, attempt):
+        self.events.append(('reconnecting', broker['host'], delay, attempt))
+
+    def onReconnected(self, connection, broker):
+        self.events.append(('reconnected', broker['host']))
+
+
+def reconnectingClient(uri, events):
+    return makeClient(uri, autoReconnect=True, listenersFactory=lambda: defaultListeners() + [Recorder(events)])
+
+
+def test_autoReconnectWalksTheFailoverUriReplaysSubscriptionsAndSuppressesStaleAcks():
+    events = []
+    reactor, endpoints, client = reconnectingClient(
+        'failover:(tcp://a:1,tcp://b:2)?randomize=false,initialReconnectDelay=100,maxReconnectAttempts=5', events)
+    connecting = client.connect()
+    first = endpoints.attempts[0].succeed()
+    successOf(connecting)
+    frames = []
+    pending = defer.Deferred()
+
+    def handler(connection, frame):
+        frames.append(frame)
+        return pending if len(frames) == 1 else None
+
+    listener = SubscriptionListener(handler)
+    subscribing = client.subscribe(QUEUE, CLIENT_INDIVIDUAL, receipt='s-1', listener=listener)
+    first.pump()
+    successOf(subscribing)
+    first.broker.deliver('sub-1', b'old')
+    first.pump()
+    first.close()  # the broker goes away while the handler runs
+    assertNoResult(client.disconnected)
+    sending = client.send('/queue/out', b'while away')  # waits for the new connection
+    assertNoResult(sending)
+    assert [a.broker['host'] for a in endpoints.attempts] == ['a', 'a']  # a new pass starts at once
+    endpoints.attempts[1].fail()
+    reactor.advance(0.099)
+    assert len(endpoints.attempts) == 2
+    reactor.advance(0.001)
+    assert [a.broker['host'] for a in endpoints.attempts] == ['a', 'a', 'b']
+    second = endpoints.attempts[2].succeed()
+    assert events == [('reconnecting', 'a', 0.0, 1), ('reconnecting', 'b', 0.1, 2), ('reconnected', 'b')]
+    assert successOf(sending) is None
+    assert second.broker.commands() == ['CONNECT', 'SUBSCRIBE', 'SEND']
+    replayed = second.broker.framesOf('SUBSCRIBE')[0]
+    assert (replayed.headers['id'], replayed.headers['ack'], replayed.headers['receipt']) == ('sub-1', 'client-individual', 's-1')
+    pending.callback(None)  # the old message's handler finishes: its ACK is stale
+    second.pump()
+    assert second.broker.framesOf('ACK') == []
+    second.broker.deliver('sub-1', b'new')
+    second.pump()
+    assert [f.body for f in frames] == [b'old', b'new']
+    assert len(second.broker.framesOf('ACK')) == 1
+    disconnecting = client.disconnect()
+    second.pump()
+    successOf(disconnecting)
+    successOf(client.disconnected)
+    assert reactor.getDelayedCalls() == []
+
+
+def test_staleAckByTheCallerIsNotSentAndFiresWithNone(caplog):
+    reactor, endpoints, client = reconnectingClient('tcp://a:1', [])
+    connecting = client.connect()
+    first = endpoints.attempts[0].succeed()
+    successOf(connecting)
+    frames = []
+    successOf(client.subscribe(QUEUE, CLIENT_INDIVIDUAL, listener=SubscriptionListener(lambda c, f: frames.append(f), ack=False)))
+    first.pump()
+    first.broker.deliver('sub-1', b'm')
+    first.pump()
+    first.close()
+    second = endpoints.attempts[1].succeed()
+    assert successOf(client.ack(frames[0])) is None
+    second.pump()
+    assert second.broker.framesOf('ACK') == []
+    assert 'earlier connection' in caplog.text
+    client.disconnect()
+    second.pump()
+    assert reactor.getDelayedCalls() == []
+
+
+def test_reconnectGivingUpFailsWaitingCallsAndDisconnected():
+    reactor, endpoints, client = reconnectingClient('failover:(tcp://a:1)?initialReconnectDelay=100,maxReconnectAttempts=1', [])
+    connecting = client.connect()
+    link = endpoints.attempts[0].succeed()
+    successOf(connecting)
+    link.close()
+    sending = client.send('/queue/out', b'x')
+    endpoints.attempts[1].fail()
+    reactor.advance(0.1)
+    endpoints.attempts[2].fail()
+    failureOf(sending, StompConnectionError)
+    failureOf(client.disconnected, StompConnectTimeout)
+    assert reactor.getDelayedCalls() == []
+
+
+def test_disconnectWhileReconnectingStopsIt():
+    reactor, endpoints, client = reconnectingClient('failover:(tcp://a:1)?initialReconnectDelay=100', [])
+    connecting = client.connect()
+    link = endpoints.attempts[0].succeed()
+    successOf(connecting)
+    link.close()
+    endpoints.attempts[1].fail()
+    assert successOf(client.disconnect()) is None
+    successOf(client.disconnected)
+    assert reactor.getDelayedCalls() == []
+
+
+def test_errorFrameDoesNotReconnect():
+    from stompest.error import StompProtocolError
+    from stompest.protocol.frame import StompFrame
+
+    reactor, endpoints, client = reconnectingClient('tcp://a:1', [])
+    connecting = client.connect()
+    link = endpoints.attempts[0].succeed()
+    successOf(connecting)
+    link.broker.write(StompFrame('ERROR', {'message': 'nope'}))
+    link.pump()
+    failureOf(client.disconnected, StompProtocolError)
+    assert len(endpoints.attempts) == 1
+    assert reactor.getDelayedCalls() == []
+
+
+# -- maxInFlight -----------------------------------------------------------------------------------
+
+def test_maxInFlightPausesTheTransportUntilAHandlerFinishes():
+    reactor, endpoints, client = makeClient()
+    connecting = client.connect()
+    link = endpoints.attempts[0].succeed()
+    successOf(connecting)
+    pending = []
+
+    def handler(connection, frame):
+        pending.append(defer.Deferred())
+        return pending[-1]
+
+    listener = SubscriptionListener(handler, maxInFlight=2)
+    successOf(client.subscribe(QUEUE, CLIENT_INDIVIDUAL, listener=listener))
+    link.pump()
+    for body in (b'1', b'2', b'3', b'4'):
+        link.broker.deliver('sub-1', body)
+    link.pump()
+    assert len(pending) == 2 and listener.inFlight == 2
+    assert link.clientTransport.producerState == 'paused'
+    assert client.readingPaused
+    pending[0].callback(None)
+    link.pump()  # one slot free: reading resumes, the third message comes in, paused again
+    assert len(pending) == 3
+    assert link.clientTransport.producerState == 'paused'
+    pending[1].callback(None)
+    link.pump()
+    assert len(pending) == 4
+    pending[2].callback(None)
+    link.pump()
+    assert link.clientTransport.producerState == 'producing'
+    pending[3].callback(None)
+    link.pump()
+    assert len(link.broker.framesOf('ACK')) == 4
+    disconnecting = client.disconnect()
+    link.pump()
+    successOf(disconnecting)
+    assert reactor.getDelayedCalls() == []
+
+
+def test_clientWideMaxInFlightIsTheDefault():
+    reactor, endpoints, client = makeClient(maxInFlight=1)
+    connecting = client.connect()
+    link = endpoints.attempts[0].succeed()
+    successOf(connecting)
+    pending = defer.Deferred()
+    successOf(client.subscribe(QUEUE, CLIENT_INDIVIDUAL, listener=SubscriptionListener(lambda c, f: pending)))
+    link.pump()
+    link.broker.deliver('sub-1', b'1')
+    link.broker.deliver('sub-1', b'2')
+    link.pump()
+    assert client.readingPaused
+    disconnecting = client.disconnect(receipt='bye')  # resumes reading: the receipt must get through
+    assert not client.readingPaused
+    pending.callback(None)
+    link.pump()
+    successOf(disconnecting)
+    assert reactor.getDelayedCalls() == []
+
+
+def test_heartBeatSilenceIsNotCountedWhileReadingIsPaused():
+    reactor, endpoints, client = makeClient(maxInFlight=1)
+    connecting = client.connect(heartBeats=(0, 1000))
+    link = endpoints.attempts[0].succeed(FakeBroker(heartBeats=(1000, 0)))
+    successOf(connecting)
+    pending = defer.Deferred()
+    successOf(client.subscribe(QUEUE, CLIENT_INDIVIDUAL, listener=SubscriptionListener(lambda c, f: pending)))
+    link.pump()
+    link.broker.deliver('sub-1', b'1')
+    link.pump()
+    reactor.advance(10)
+    assertNoResult(client.disconnected)
+    pending.callback(None)
+    link.pump()
+    reactor.advance(1.9)
+    assertNoResult(client.disconnected)
+    reactor.advance(0.1)
+    failureOf(client.disconnected, StompHeartBeatTimeout)
+    assert reactor.getDelayedCalls() == []
