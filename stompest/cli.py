@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import contextlib
 import json
 import logging
 import os
@@ -674,7 +675,8 @@ def main(argv: Sequence[str] | None = None, *, environ: dict[str, str] | None = 
     stderr = sys.stderr if stderr is None else stderr
     parser = buildParser()
     try:
-        args = parser.parse_args(argv)
+        with contextlib.redirect_stderr(stderr):  # usage errors go where the caller's errors go
+            args = parser.parse_args(argv)
     except SystemExit as exc:  # --help (0) or a usage error (2), already printed by argparse
         return int(exc.code or 0) if not isinstance(exc.code, str) else EXIT_USAGE
     args = _resolve(args, dict(os.environ) if environ is None else environ)
