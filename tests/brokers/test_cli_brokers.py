@@ -1,0 +1,109 @@
+"""The ``stompest`` command against the real brokers, run as ``python -m stompest`` in a
+subprocess (as a user would), with the broker's URI, login and virtual host in the environment."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+pytestmark = pytest.mark.broker
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+TIMEOUT = 120  # seconds for one command; each takes about a second when all is well
+
+
+def environmentFor(broker, **overrides: str) -> dict[str, str]:
+    env = {key: value for key, value in os.environ.items() if not key.startswith('STOMP_')}
+    env['STOMP_URI'] = broker.uri
+    if broker.login is not None:
+        env['STOMP_LOGIN'] = broker.login
+        env['STOMP_PASSCODE'] = broker.passcode or ''
+    if broker.vhost is not None:
+        env['STOMP_HOST'] = broker.vhost
+    env.update(overrides)
+    return env
+
+
+def stompest(env: dict[str, str], *argv: str, stdin: bytes = b'') -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, '-m', 'stompest', *argv], input=stdin, env=env, cwd=ROOT,
+        capture_output=True, timeout=TIMEOUT,
+    )
+
+
+def test_sendThenListenAsJson(broker, destination, tmp_path):
+    env = environmentFor(broker)
+    sent = stompest(env, 'send', destination, 'grüße', '--header', 'origin=cli-test', '--receipt', '--persistent')
+    assert sent.returncode == 0, sent.stderr.decode()
+    sent = stompest(env, 'send', destination, '--receipt', stdin=b'line one\nline two\r\n')
+    assert sent.returncode == 0, sent.stderr.decode()
+    binary = tmp_path / 'body.bin'
+    binary.write_bytes(b'\xff\x00\xfe')
+    sent = stompest(env, 'send', '--file', str(binary), destination)
+    assert sent.returncode == 0, sent.stderr.decode()
+    assert sent.stderr.decode() == f"stompest: sent 1 message to '{destination}'\n"
+
+    listened = stompest(env, 'listen', destination, '--count', '4', '--json', '--timeout', '30')
+    assert listened.returncode == 0, listened.stderr.decode()
+    records = [json.loads(line) for line in listened.stdout.decode().splitlines()]
+    assert [(record['body'], record['bodyEncoding']) for record in records] == [
+        ('grüße', 'utf-8'), ('line one', 'utf-8'), ('line two', 'utf-8'), ('/wD+', 'base64'),
+    ]
+    assert records[0]['headers']['origin'] == 'cli-test'
+    assert records[0]['headers']['persistent'] == 'true'
+    assert all(record['headers']['destination'] == destination for record in records)
+
+    # all four were acknowledged: nothing is left on the queue
+    empty = stompest(env, 'listen', destination, '--timeout', '1')
+    assert (empty.returncode, empty.stdout) == (0, b''), empty.stderr.decode()
+
+
+def test_listenCountNotReachedGivesOneErrorLine(broker, destination):
+    listened = stompest(environmentFor(broker), 'listen', destination, '--count', '1', '--timeout', '0.5')
+    assert listened.returncode == 1
+    expected = f"stompest: error: Only 0 of 1 messages arrived on '{destination}' [--timeout=0.5]\n"
+    assert listened.stderr.decode() == expected
+
+
+def test_benchReportsBothDirections(broker):
+    bench = stompest(environmentFor(broker), 'bench', '--count', '300', '--size', '50', '--window', '100')
+    assert bench.returncode == 0, bench.stderr.decode()
+    table = dict(line.rsplit(None, 1) for line in bench.stdout.decode().splitlines())
+    assert table['messages produced'] == '300'
+    assert table['messages consumed'] == '300'
+    assert table['bytes consumed'] == '15,000'
+
+
+def test_demoLosesNothingOnActiveMQ(activemq):
+    demo = stompest(environmentFor(activemq), 'demo', '--count', '300', '--poison', '4')
+    assert demo.returncode == 0, demo.stderr.decode()
+    rows = dict(line.rsplit(None, 1) for line in demo.stdout.decode().splitlines())
+    assert rows == {
+        'sent': '300', 'transformed': '296', 'received': '296', 'sent to the error destination': '4', 'lost': '0',
+        'messages/s': rows['messages/s'],
+    }
+    assert float(rows['messages/s'].replace(',', '')) > 0
+    progress = demo.stderr.decode().split('\n')[-2]  # the bar's final state, drawn in place
+    assert progress.startswith('\r[') and '100.0%' in progress
+
+
+def test_refusedLoginOnRabbitMQGivesOneErrorLine(rabbitmq, destination):
+    wrong = 'not-the-passcode'
+    sent = stompest(environmentFor(rabbitmq, STOMP_PASSCODE=wrong), 'send', destination, 'x')
+    assert sent.returncode == 1
+    stderr = sent.stderr.decode()
+    assert stderr.count('\n') == 1 and stderr.startswith('stompest: error: ')
+    assert "Access refused for user 'guest'" in stderr
+    assert wrong not in stderr
+
+
+def test_unknownDestinationOnRabbitMQGivesOneErrorLine(rabbitmq):
+    sent = stompest(environmentFor(rabbitmq), 'send', '/bogus/x', 'x')
+    assert sent.returncode == 1
+    stderr = sent.stderr.decode()
+    assert stderr.count('\n') == 1 and stderr.startswith('stompest: error: ')
+    assert "'/bogus/x' is not a valid destination" in stderr
