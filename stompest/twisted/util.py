@@ -80,13 +80,17 @@ def clientTLSCreator(sslContext: Any, host: str) -> Any:
         return sslContext
     if sslContext is None:
         return ssl.optionsForClientTLS(host)
-    if isinstance(sslContext, ssl.Certificate) or interfaces.IOpenSSLTrustRoot.providedBy(sslContext):
+    from twisted.internet._sslverify import IOpenSSLTrustRoot  # public in docs, not re-exported
+
+    if isinstance(sslContext, ssl.Certificate) or IOpenSSLTrustRoot.providedBy(sslContext):
         trustRoot = sslContext
     elif isinstance(sslContext, (str, os.PathLike)):
         with open(sslContext, 'rb') as pemFile:
             trustRoot = _trustRootFromPem(pemFile.read(), str(sslContext))
     elif isinstance(sslContext, stdlibssl.SSLContext):
-        certificates = [ssl.Certificate.load(der, ssl.OpenSSL.crypto.FILETYPE_ASN1) for der in sslContext.get_ca_certs(binary_form=True)]
+        from OpenSSL import crypto
+
+        certificates = [ssl.Certificate.load(der, crypto.FILETYPE_ASN1) for der in sslContext.get_ca_certs(binary_form=True)]
         if not certificates:
             return ssl.optionsForClientTLS(host)
         trustRoot = ssl.trustRootFromCertificates(certificates)

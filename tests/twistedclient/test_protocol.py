@@ -1,0 +1,133 @@
+"""StompProtocol: frames in order, re-entrancy, pausing; endpoints and TLS; error-destination headers."""
+
+from __future__ import annotations
+
+import ssl
+
+import pytest
+from twisted.internet import interfaces
+from twisted.internet.testing import MemoryReactorClock, StringTransport
+
+from stompest.error import StompFrameError
+from stompest.protocol.frame import StompFrame, StompHeartBeat
+from stompest.twisted.protocol import StompFactory
+from stompest.twisted.util import clientTLSCreator, defaultEndpointFactory, describeFailure, errorDestinationHeaders
+
+WIRE = b'MESSAGE\nmessage-id:1\n\none\x00\nMESSAGE\nmessage-id:2\n\ntwo\x00\n\nMESSAGE\nmessage-id:3\n\nthree\x00'
+
+
+def connectedProtocol():
+    protocol = StompFactory().buildProtocol(None)
+    transport = StringTransport()
+    protocol.makeConnection(transport)
+    frames, lost = [], []
+    protocol.onFrame = frames.append
+    protocol.onConnectionLost = lambda p, reason: lost.append(reason)
+    return protocol, transport, frames, lost
+
+
+@pytest.mark.parametrize('chunk', [None, 1, 7])
+def test_framesAndHeartBeatsInOrderWhateverTheChunking(chunk):
+    protocol, transport, frames, lost = connectedProtocol()
+    pieces = [WIRE] if chunk is None else [WIRE[i:i + chunk] for i in range(0, len(WIRE), chunk)]
+    for piece in pieces:
+        protocol.dataReceived(piece)
+    assert [f.body if isinstance(f, StompFrame) else None for f in frames] == [b'one', b'two', None, b'three']
+    assert isinstance(frames[2], StompHeartBeat)
+
+
+def test_closingFromAFrameCallbackStopsTheLoop():
+    protocol, transport, frames, lost = connectedProtocol()
+
+    def onFrame(frame):
+        frames.append(frame)
+        protocol.close(RuntimeError('enough'))
+
+    protocol.onFrame = onFrame
+    protocol.dataReceived(WIRE)
+    assert len(frames) == 1
+    assert lost[0].check(RuntimeError)
+    assert transport.disconnecting
+    protocol.connectionLost(None)  # what the transport reports later is ignored
+    assert len(lost) == 1
+
+
+def test_bytesDeliveredFromInsideACallbackKeepTheOrder():
+    protocol, transport, frames, lost = connectedProtocol()
+    first, second = WIRE[:20], WIRE[20:]
+
+    def onFrame(frame):
+        frames.append(frame)
+        if len(frames) == 1:
+            protocol.dataReceived(b'MESSAGE\nmessage-id:4\n\nfour\x00')
+
+    protocol.onFrame = onFrame
+    protocol.dataReceived(WIRE)
+    assert [f.body if isinstance(f, StompFrame) else None for f in frames] == [b'one', b'two', None, b'three', b'four']
+    assert first + second == WIRE
+
+
+def test_pausingStopsDispatchAndTheTransportUntilResumed():
+    protocol, transport, frames, lost = connectedProtocol()
+
+    def onFrame(frame):
+        frames.append(frame)
+        protocol.pauseReading()
+
+    protocol.onFrame = onFrame
+    protocol.dataReceived(WIRE)
+    assert len(frames) == 1 and transport.producerState == 'paused'
+    protocol.onFrame = frames.append
+    protocol.resumeReading()
+    assert transport.producerState == 'producing'
+    assert len(frames) == 4
+
+
+def test_garbageClosesWithStompFrameError():
+    protocol, transport, frames, lost = connectedProtocol()
+    protocol.dataReceived(b'nonsense\n\n\x00')
+    assert lost[0].check(StompFrameError)
+    assert frames == []
+
+
+def test_defaultEndpointsConnectOnTheGivenReactor():
+    reactor = MemoryReactorClock()
+    factory = defaultEndpointFactory(reactor)
+    factory({'protocol': 'tcp', 'host': 'broker.invalid', 'port': 61613}, timeout=3).connect(StompFactory())
+    factory({'protocol': 'tcp', 'host': '::1', 'port': 61613}).connect(StompFactory())
+    assert [(c[0], c[1], c[3]) for c in reactor.tcpClients] == [('broker.invalid', 61613, 3), ('::1', 61613, 30)]
+
+
+def test_sslEndpointVerifiesTheHostNameByDefault():
+    reactor = MemoryReactorClock()
+    endpoint = defaultEndpointFactory(reactor)({'protocol': 'ssl', 'host': 'broker.example', 'port': 61614})
+    endpoint.connect(StompFactory())
+    assert reactor.tcpClients[0][:2] == ('broker.example', 61614)
+    creator = clientTLSCreator(None, 'broker.example')
+    assert interfaces.IOpenSSLClientConnectionCreator.providedBy(creator)
+    assert creator._hostname == 'broker.example'  # the name the certificate must match
+
+
+def test_sslContextRules(tmp_path):
+    from twisted.internet.ssl import CertificateOptions
+
+    options = CertificateOptions()
+    assert clientTLSCreator(options, 'h') is options  # used as it is
+    stdlib = ssl.create_default_context()
+    assert interfaces.IOpenSSLClientConnectionCreator.providedBy(clientTLSCreator(stdlib, 'h'))
+    empty = tmp_path / 'empty.pem'
+    empty.write_text('no certificate here')
+    with pytest.raises(ValueError, match='No PEM certificate'):
+        clientTLSCreator(str(empty), 'h')
+    with pytest.raises(TypeError, match='Unsupported sslContext'):
+        clientTLSCreator(42, 'h')
+
+
+def test_errorDestinationHeaders():
+    frame = StompFrame('MESSAGE', {'destination': '/queue/a', 'message-id': 'm', 'subscription': 's', 'ack': 'a',
+                                   'redelivered': 'true', 'content-type': 'text/plain', 'x': 'y'}, b'b', version='1.0')
+    headers = errorDestinationHeaders(frame, ValueError('bad \u00e9\nvalue'))
+    assert headers == {'content-type': 'text/plain', 'x': 'y', 'original-destination': '/queue/a',
+                       'stompest-failure': 'ValueError: bad \\xe9 value'}
+    assert describeFailure(RuntimeError()) == 'RuntimeError'
+    assert len(describeFailure(RuntimeError('x' * 1000))) == 200
