@@ -48,9 +48,10 @@ DEMO_ARGS ?=
 BROKERS := scripts/brokers/brokers
 
 ## demo: install and start a local ActiveMQ, run `stompest demo` (Twisted producer -> transformer -> consumer)
-##       against it, and stop the broker again unless it was already running (the demo's exit status is kept)
+##       against it, and stop the broker again unless it was already running (also after a failure or Ctrl-C;
+##       the demo's exit status is kept)
 demo: setup
-	@state=$$($(BROKERS) status activemq | awk '{ print $$2 }'); \
+	@trap : INT TERM; state=$$($(BROKERS) status activemq | awk '{ print $$2 }'); \
 	$(BROKERS) install activemq && $(BROKERS) start activemq || exit 1; \
 	STOMP_URI=tcp://127.0.0.1:61613 $(BIN)/stompest demo $(DEMO_ARGS); rc=$$?; \
 	if [ "$$state" = stopped ]; then $(BROKERS) stop activemq || { [ $$rc -ne 0 ] || rc=1; }; \
