@@ -62,13 +62,24 @@ log = logging.getLogger(__name__)
 #: seconds a graceful close may take before the transport is aborted
 CLOSE_TIMEOUT = 10.0
 
-_IDLE, _CONNECTING, _CONNECTED, _DISCONNECTING, _RECONNECTING = 'idle', 'connecting', 'connected', 'disconnecting', 'reconnecting'
+_IDLE, _CONNECTING, _CONNECTED, _DISCONNECTING, _RECONNECTING = (
+    'idle',
+    'connecting',
+    'connected',
+    'disconnecting',
+    'reconnecting',
+)
 
 
 def _brokerText(broker: dict[str, Any] | None) -> str:
     if not broker:
         return '?'
-    return '%s://%s:%d' % (broker['protocol'], broker['host'], broker['port'])
+    return f'{broker["protocol"]}://{broker["host"]}:{broker["port"]}'
+
+
+def _firstError(failure: Failure) -> Failure:
+    """The failure of the first Deferred that failed in a ``gatherResults``."""
+    return failure.value.subFailure  # type: ignore[union-attr]
 
 
 class Stomp:
@@ -108,9 +119,9 @@ class Stomp:
         parserFactory: Callable[[], StompParser] = StompParser,
     ) -> None:
         if reactor is None:
-            from twisted.internet import reactor as globalReactor
+            from twisted.internet import reactor as defaultReactor  # noqa: N812  (installed on first use)
 
-            reactor = globalReactor
+            reactor = defaultReactor
         self._config = config
         self._reactor = reactor
         self._listenersFactory = listenersFactory or defaultListeners
@@ -212,7 +223,7 @@ class Stomp:
         if len(waits) == 1:
             return waits[0]
         gathered = defer.gatherResults(waits, consumeErrors=True)
-        return gathered.addErrback(lambda failure: failure.value.subFailure)
+        return gathered.addErrback(_firstError)
 
     # -- connecting -------------------------------------------------------------------------------
 
@@ -239,8 +250,14 @@ class Stomp:
         """
         if self._phase != _IDLE:
             raise StompAlreadyRunningError(f'Already {self._phase} [{self._config.uri}]')
-        self._connectArgs = {'headers': headers, 'versions': versions, 'host': host, 'heartBeats': heartBeats,
-                             'connectTimeout': connectTimeout, 'connectedTimeout': connectedTimeout}
+        self._connectArgs = {
+            'headers': headers,
+            'versions': versions,
+            'host': host,
+            'heartBeats': heartBeats,
+            'connectTimeout': connectTimeout,
+            'connectedTimeout': connectedTimeout,
+        }
         self._phase = _CONNECTING
         self._disconnectReason = None
         self._pending = self._establish(reconnect=False)
@@ -273,7 +290,7 @@ class Stomp:
                 raise
             attempt += 1
             if reconnect:  # the listeners of the lost connection hear about the attempts
-                self._notify(lambda listener: listener.onReconnecting(self, broker, delay, attempt), self._lostListeners)
+                self._notifyReconnecting(broker, delay, attempt)
             if delay > 0:
                 log.info('Connecting to %s in %.3f s (attempt %d) ...', _brokerText(broker), delay, attempt)
                 yield task.deferLater(self._reactor, delay, lambda: None)
@@ -298,15 +315,20 @@ class Stomp:
                 continue
             return broker
 
+    def _notifyReconnecting(self, broker: dict[str, Any], delay: float, attempt: int) -> None:
+        self._notify(lambda listener: listener.onReconnecting(self, broker, delay, attempt), self._lostListeners)
+
     def _connectTransport(self, broker: dict[str, Any], timeout: float | None) -> defer.Deferred:
         try:
-            endpoint = self._endpointFactory(broker, timeout=timeout)
+            endpoint: Any = self._endpointFactory(broker, timeout=timeout)
             connecting = endpoint.connect(self._factory)
         except Exception as exc:
             return defer.fail(StompConnectionError(f'Could not connect: {exc} [{_brokerText(broker)}]', broker=broker))
 
         def timedOut() -> Exception:
-            return StompConnectTimeout(f'Connect timeout: {_brokerText(broker)} [connectTimeout={timeout}]', broker=broker)
+            return StompConnectTimeout(
+                f'Connect timeout: {_brokerText(broker)} [connectTimeout={timeout}]', broker=broker
+            )
 
         return withTimeout(connecting, timeout, self._reactor, timedOut)
 
@@ -317,8 +339,14 @@ class Stomp:
         for listener in self._listenersFactory():
             self.add(listener)
         try:
-            frame = self.session.connect(self._config.login, self._config.passcode, args['headers'], args['versions'],
-                                         args['host'] or broker['host'], args['heartBeats'])
+            frame = self.session.connect(
+                self._config.login,
+                self._config.passcode,
+                args['headers'],
+                args['versions'],
+                args['host'] or broker['host'],
+                args['heartBeats'],
+            )
             waiting = self._notify(lambda listener: listener.onConnect(self, frame, args['connectedTimeout']))
             self.sendFrame(frame)
             yield waiting
@@ -327,8 +355,13 @@ class Stomp:
                 self._drop(protocol, exc if isinstance(exc, Exception) else StompCancelledError('Connect cancelled'))
             raise
         self._failover.connected()
-        log.info('Connected to %s (session %s, version %s, server %s)', _brokerText(broker), self.session.id,
-                 self.session.version, self.session.server)
+        log.info(
+            'Connected to %s (session %s, version %s, server %s)',
+            _brokerText(broker),
+            self.session.id,
+            self.session.version,
+            self.session.server,
+        )
         for destination, headers, receipt, context in self.session.replay():
             log.info('Replaying subscription to %s', destination)
             yield self._subscribe(destination, headers, receipt, context)
@@ -344,7 +377,9 @@ class Stomp:
     # -- disconnecting ----------------------------------------------------------------------------
 
     @defer.inlineCallbacks
-    def disconnect(self, receipt: str | None = None, reason: Any = None, timeout: float | None = None, *, failure: Any = None) -> Any:
+    def disconnect(
+        self, receipt: str | None = None, reason: Any = None, timeout: float | None = None, *, failure: Any = None
+    ) -> Any:
         """Disconnect gracefully: stop dispatching messages, wait for the handlers in flight (at
         most ``timeout`` seconds; then they are cancelled and the outcome is
         :class:`~stompest.error.StompCancelledError`), send DISCONNECT (and wait for its
@@ -409,7 +444,7 @@ class Stomp:
         protocol.connectionLost(Failure(StompConnectionError('Close timed out')))
 
     def _waitClosed(self) -> defer.Deferred:
-        waiter = defer.Deferred()
+        waiter: defer.Deferred[Any] = defer.Deferred()
         self._closeWaiters.append(waiter)
         return waiter
 
@@ -440,7 +475,9 @@ class Stomp:
         elif clean:
             outcome = self._disconnectReason
         else:
-            outcome = StompConnectionError(f'Connection lost: {reason.getErrorMessage()} [{_brokerText(self._broker)}]', broker=self._broker)
+            outcome = StompConnectionError(
+                f'Connection lost: {reason.getErrorMessage()} [{_brokerText(self._broker)}]', broker=self._broker
+            )
             outcome.__cause__ = reason.value
         flush = clean and self._disconnectReason is None
         self._teardown(protocol, outcome, flush)
@@ -474,7 +511,11 @@ class Stomp:
         waiters, self._closeWaiters = self._closeWaiters, []
         usable, self._usableWaiters = self._usableWaiters, []
         for waiter in usable:
-            waiter.errback(StompConnectionError(f'Not connected any more: {outcome}' if outcome else 'Disconnected', broker=self._broker))
+            waiter.errback(
+                StompConnectionError(
+                    f'Not connected any more: {outcome}' if outcome else 'Disconnected', broker=self._broker
+                )
+            )
         disconnected = self._disconnected
         for deferred in ([disconnected] if disconnected is not None and not disconnected.called else []) + waiters:
             if outcome is None:
@@ -513,9 +554,13 @@ class Stomp:
     def _whenUsable(self) -> defer.Deferred:
         if self._phase != _RECONNECTING:
             return defer.succeed(None)
-        waiter = defer.Deferred(canceller=lambda d: self._usableWaiters.remove(d) if d in self._usableWaiters else None)
+        waiter: defer.Deferred[Any] = defer.Deferred(canceller=self._forgetUsableWaiter)
         self._usableWaiters.append(waiter)
         return waiter
+
+    def _forgetUsableWaiter(self, waiter: defer.Deferred[Any]) -> None:
+        if waiter in self._usableWaiters:
+            self._usableWaiters.remove(waiter)
 
     # -- incoming frames --------------------------------------------------------------------------
 
@@ -627,13 +672,21 @@ class Stomp:
         return waiting.addCallback(lambda _: None)
 
     @defer.inlineCallbacks
-    def send(self, destination: str, body: bytes | str = b'', headers: Headers | None = None, receipt: str | None = None) -> Any:
+    def send(
+        self, destination: str, body: bytes | str = b'', headers: Headers | None = None, receipt: str | None = None
+    ) -> Any:
         """Send a message; fires after it was written (after its RECEIPT, with ``receipt``)."""
         yield self._whenUsable()
         yield self._transmit(self.session.send(destination, body, headers, receipt))
 
     @defer.inlineCallbacks
-    def subscribe(self, destination: str, headers: Headers | None = None, receipt: str | None = None, listener: Listener | None = None) -> Any:
+    def subscribe(
+        self,
+        destination: str,
+        headers: Headers | None = None,
+        receipt: str | None = None,
+        listener: Listener | None = None,
+    ) -> Any:
         """Subscribe; fires with the subscription token. ``listener`` (usually a
         :class:`~stompest.twisted.listener.SubscriptionListener`) handles its messages and is
         kept for replay after a reconnect."""
@@ -711,4 +764,3 @@ class Stomp:
 
     def __repr__(self) -> str:
         return f'Stomp({self._config!r}, phase={self._phase!r})'
-

@@ -87,7 +87,9 @@ class Listener:
     def onConnectionLost(self, connection: Stomp, reason: Failure | None) -> None:
         pass
 
-    def onDisconnect(self, connection: Stomp, failure: BaseException | None, timeout: float | None) -> defer.Deferred | None:
+    def onDisconnect(
+        self, connection: Stomp, failure: BaseException | None, timeout: float | None
+    ) -> defer.Deferred | None:
         return None
 
     def onError(self, connection: Stomp, frame: StompFrame) -> None:
@@ -124,7 +126,7 @@ class ConnectListener(Listener):
         self._waiting: defer.Deferred | None = None
 
     def onConnect(self, connection: Stomp, frame: StompFrame, connectedTimeout: float | None) -> defer.Deferred:
-        self._waiting = waiting = defer.Deferred()
+        self._waiting = waiting = defer.Deferred[Any]()
 
         def cancelled() -> Exception:
             return StompCancelledError(f'CONNECTED frame not received in time [connectedTimeout={connectedTimeout}]')
@@ -235,13 +237,19 @@ class HeartBeatListener(Listener):
         silence = now - self._heardAt(connection, now)
         if silence >= limit - _EPSILON:
             session = connection.session
-            log.warning('Broker silent for %.3f s: dropping the connection [serverHeartBeat=%d ms, heartBeatTolerance=%s]',
-                        silence, session.serverHeartBeat, connection.heartBeatTolerance)
-            connection.dropConnection(StompHeartBeatTimeout(
-                f'Broker heart-beat timeout: silent for {silence:.3f} s '
-                f'[serverHeartBeat={session.serverHeartBeat} ms, heartBeatTolerance={connection.heartBeatTolerance}]',
-                broker=connection.broker,
-            ))
+            log.warning(
+                'Broker silent for %.3f s: dropping the connection [serverHeartBeat=%d ms, heartBeatTolerance=%s]',
+                silence,
+                session.serverHeartBeat,
+                connection.heartBeatTolerance,
+            )
+            connection.dropConnection(
+                StompHeartBeatTimeout(
+                    f'Broker heart-beat timeout: silent for {silence:.3f} s [serverHeartBeat='
+                    f'{session.serverHeartBeat} ms, heartBeatTolerance={connection.heartBeatTolerance}]',
+                    broker=connection.broker,
+                )
+            )
             return
         self._scheduleCheck(connection, limit)
 
@@ -264,7 +272,7 @@ class ReceiptListener(Listener):
         if receipt is None:
             return None
         timeout = self._timeout if self._timeout is not None else connection.receiptTimeout
-        waiting = defer.Deferred()
+        waiting: defer.Deferred[Any] = defer.Deferred()
         self._waiting[receipt] = waiting
 
         def forget(result: Any) -> Any:
@@ -273,7 +281,9 @@ class ReceiptListener(Listener):
             return result
 
         def cancelled() -> Exception:
-            return StompCancelledError(f'Receipt not received in time: {receipt!r} [receiptTimeout={timeout}, {frame.command} frame]')
+            return StompCancelledError(
+                f'Receipt not received in time: {receipt!r} [receiptTimeout={timeout}, {frame.command} frame]'
+            )
 
         waiting.addBoth(forget)
         return withTimeout(waiting, timeout, connection.reactor, cancelled)
@@ -287,10 +297,14 @@ class ReceiptListener(Listener):
         waiting, self._waiting = self._waiting, {}
         for receipt, deferred in waiting.items():
             if not deferred.called:
-                deferred.errback(reason or Failure(StompConnectionError(f'Connection closed before receipt {receipt!r}')))
+                deferred.errback(
+                    reason or Failure(StompConnectionError(f'Connection closed before receipt {receipt!r}'))
+                )
 
 
-def sendToErrorDestination(connection: Stomp, failure: Failure, frame: StompFrame, errorDestination: str | None) -> defer.Deferred:
+def sendToErrorDestination(
+    connection: Stomp, failure: Failure, frame: StompFrame, errorDestination: str | None
+) -> defer.Deferred:
     """The default ``onMessageFailed`` of :class:`SubscriptionListener` (2.3's signature).
 
     With an ``errorDestination`` the message is sent there (body unchanged, headers as
@@ -301,7 +315,9 @@ def sendToErrorDestination(connection: Stomp, failure: Failure, frame: StompFram
     """
     if not errorDestination:
         return defer.fail(failure)
-    return connection.send(errorDestination, frame.body, errorDestinationHeaders(frame, failure.value))
+    exc = failure.value
+    assert exc is not None
+    return connection.send(errorDestination, frame.body, errorDestinationHeaders(frame, exc))
 
 
 class SubscriptionListener(Listener):
@@ -369,10 +385,12 @@ class SubscriptionListener(Listener):
             connection.pauseReading(self)
         self._process(connection, frame).addErrback(self._logFailure, frame).addBoth(self._done, connection)
 
-    def onDisconnect(self, connection: Stomp, failure: BaseException | None, timeout: float | None) -> defer.Deferred | None:
+    def onDisconnect(
+        self, connection: Stomp, failure: BaseException | None, timeout: float | None
+    ) -> defer.Deferred | None:
         if not self._inFlight:
             return None
-        idle = defer.Deferred(canceller=self._forgetWaiter)
+        idle: defer.Deferred[Any] = defer.Deferred(canceller=self._forgetWaiter)
         self._idleWaiters.append(idle)
         count = self._inFlight
 
@@ -381,7 +399,9 @@ class SubscriptionListener(Listener):
 
         def cancelHandlers(failure: Failure) -> Failure:
             if failure.check(StompCancelledError):
-                log.warning('Cancelling %d message handler(s) still running at the disconnect timeout', len(self._handling))
+                log.warning(
+                    'Cancelling %d message handler(s) still running at the disconnect timeout', len(self._handling)
+                )
                 for handling in list(self._handling):
                     handling.cancel()
             return failure
@@ -403,7 +423,9 @@ class SubscriptionListener(Listener):
             return
         except Exception:
             failure = Failure()
-            log.error('Message handler failed: %s [%s]', failure.getErrorMessage(), frame.info(), exc_info=failure.value)
+            log.error(
+                'Message handler failed: %s [%s]', failure.getErrorMessage(), frame.info(), exc_info=failure.value
+            )
             try:
                 yield defer.maybeDeferred(self._onMessageFailed, connection, failure, frame, self._errorDestination)
             except Exception as exc:

@@ -103,8 +103,8 @@ class StompProtocol(Protocol):
 
     def send(self, frame: StompFrame | StompHeartBeat) -> None:
         """Write one frame (or heart-beat) to the transport."""
-        assert self.transport is not None
-        self.transport.write(bytes(frame))
+        transport: Any = self.transport
+        transport.write(bytes(frame))
 
     def close(self, reason: BaseException | None = None, abort: bool = False) -> None:
         """Close the connection; no frame is handed over any more.
@@ -135,7 +135,7 @@ class StompProtocol(Protocol):
             return
         self._paused = True
         if not self._closed and self.transport is not None:
-            self.transport.pauseProducing()  # type: ignore[attr-defined]
+            self.transport.pauseProducing()
 
     def resumeReading(self) -> None:
         """Undo :meth:`pauseReading` and hand over the frames buffered meanwhile."""
@@ -143,7 +143,7 @@ class StompProtocol(Protocol):
             return
         self._paused = False
         if not self._closed and self.transport is not None:
-            self.transport.resumeProducing()  # type: ignore[attr-defined]
+            self.transport.resumeProducing()
         self._drain()
 
     # -- internals --------------------------------------------------------------------------------
@@ -175,7 +175,7 @@ class StompFactory(Factory):
     :param parserFactory: passed on to each protocol.
     """
 
-    protocol = StompProtocol  # type: ignore[assignment]
+    protocol = StompProtocol
 
     def __init__(self, parserFactory: Callable[[], StompParser] = StompParser) -> None:
         self._parserFactory = parserFactory

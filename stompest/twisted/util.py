@@ -57,16 +57,18 @@ _DEFAULT_CONNECT_TIMEOUT = 30
 #: Headers of a failed MESSAGE not copied when it is forwarded to an error destination: the
 #: broker sets them anew (message-id, subscription, ack, destination), or they would be wrong
 #: for the new message (redelivered, receipt, transaction, content-length is recomputed).
-ERROR_DESTINATION_DROPPED_HEADERS = frozenset({
-    StompSpec.MESSAGE_ID_HEADER,
-    StompSpec.SUBSCRIPTION_HEADER,
-    StompSpec.ACK_HEADER,
-    StompSpec.DESTINATION_HEADER,
-    StompSpec.REDELIVERED_HEADER,
-    StompSpec.RECEIPT_HEADER,
-    StompSpec.TRANSACTION_HEADER,
-    StompSpec.CONTENT_LENGTH_HEADER,
-})
+ERROR_DESTINATION_DROPPED_HEADERS = frozenset(
+    {
+        StompSpec.MESSAGE_ID_HEADER,
+        StompSpec.SUBSCRIPTION_HEADER,
+        StompSpec.ACK_HEADER,
+        StompSpec.DESTINATION_HEADER,
+        StompSpec.REDELIVERED_HEADER,
+        StompSpec.RECEIPT_HEADER,
+        StompSpec.TRANSACTION_HEADER,
+        StompSpec.CONTENT_LENGTH_HEADER,
+    }
+)
 
 _FAILURE_TEXT_LIMIT = 200
 
@@ -90,7 +92,9 @@ def clientTLSCreator(sslContext: Any, host: str) -> Any:
     elif isinstance(sslContext, stdlibssl.SSLContext):
         from OpenSSL import crypto
 
-        certificates = [ssl.Certificate.load(der, crypto.FILETYPE_ASN1) for der in sslContext.get_ca_certs(binary_form=True)]
+        certificates = [
+            ssl.Certificate.load(der, crypto.FILETYPE_ASN1) for der in sslContext.get_ca_certs(binary_form=True)
+        ]
         if not certificates:
             return ssl.optionsForClientTLS(host)
         trustRoot = ssl.trustRootFromCertificates(certificates)
@@ -122,7 +126,7 @@ def defaultEndpointFactory(reactor: Any, sslContext: Any = None) -> EndpointFact
         except ValueError:
             isIPv6 = False
         endpointClass = TCP6ClientEndpoint if isIPv6 else TCP4ClientEndpoint
-        endpoint = endpointClass(reactor, host, port, timeout=tcpTimeout)
+        endpoint: Any = endpointClass(reactor, host, port, timeout=tcpTimeout)
         if broker['protocol'] == 'ssl':
             endpoint = wrapClientTLS(clientTLSCreator(sslContext, host), endpoint)
         return endpoint
@@ -130,7 +134,9 @@ def defaultEndpointFactory(reactor: Any, sslContext: Any = None) -> EndpointFact
     return endpointFactory
 
 
-def withTimeout(deferred: defer.Deferred, timeout: float | None, clock: Any, error: Callable[[], Exception]) -> defer.Deferred:
+def withTimeout(
+    deferred: defer.Deferred, timeout: float | None, clock: Any, error: Callable[[], Exception]
+) -> defer.Deferred:
     """``deferred``, cancelled after ``timeout`` seconds on ``clock``; its timeout then surfaces as
     ``error()`` (a stompest error) instead of Twisted's ``TimeoutError``. ``None`` means no timeout."""
     if timeout is None:

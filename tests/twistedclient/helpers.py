@@ -20,6 +20,7 @@ _NOTHING = object()
 
 # -- synchronous Deferred assertions ---------------------------------------------------------------
 
+
 def successOf(deferred: defer.Deferred) -> Any:
     """The result ``deferred`` already fired with (fails the test otherwise)."""
     results: list[Any] = []
@@ -56,6 +57,7 @@ def assertNoResult(deferred: defer.Deferred) -> None:
 
 # -- a fake broker ---------------------------------------------------------------------------------
 
+
 class FakeBroker(Protocol):
     """A STOMP broker in memory, built on StompParser and StompFrame.
 
@@ -64,9 +66,15 @@ class FakeBroker(Protocol):
     :attr:`frames` (heart-beats counted in :attr:`beats`).
     """
 
-    def __init__(self, version: str = StompSpec.VERSION_1_2, heartBeats: tuple[int, int] = (0, 0),
-                 answerConnect: bool = True, answerReceipts: bool = True, refuse: str | None = None,
-                 session: str = 'session-1') -> None:
+    def __init__(
+        self,
+        version: str = StompSpec.VERSION_1_2,
+        heartBeats: tuple[int, int] = (0, 0),
+        answerConnect: bool = True,
+        answerReceipts: bool = True,
+        refuse: str | None = None,
+        session: str = 'session-1',
+    ) -> None:
         self.version = version
         self.heartBeats = heartBeats
         self.answerConnect = answerConnect
@@ -118,24 +126,37 @@ class FakeBroker(Protocol):
             headers = {StompSpec.SESSION_HEADER: self.sessionId, StompSpec.SERVER_HEADER: 'fake/1.0'}
             if version != StompSpec.VERSION_1_0:
                 headers[StompSpec.VERSION_HEADER] = version
-                headers[StompSpec.HEART_BEAT_HEADER] = '%d,%d' % self.heartBeats
+                headers[StompSpec.HEART_BEAT_HEADER] = f'{self.heartBeats[0]},{self.heartBeats[1]}'
             self.write(StompFrame(StompSpec.CONNECTED, headers))
             return
         if command == StompSpec.SUBSCRIBE:
             subscription = frame.headers.get(StompSpec.ID_HEADER, frame.headers[StompSpec.DESTINATION_HEADER])
-            self.subscriptions[subscription] = (frame.headers[StompSpec.DESTINATION_HEADER], frame.headers.get(StompSpec.ACK_HEADER, 'auto'))
+            self.subscriptions[subscription] = (
+                frame.headers[StompSpec.DESTINATION_HEADER],
+                frame.headers.get(StompSpec.ACK_HEADER, 'auto'),
+            )
         elif command == StompSpec.UNSUBSCRIBE:
-            self.subscriptions.pop(frame.headers.get(StompSpec.ID_HEADER, frame.headers.get(StompSpec.DESTINATION_HEADER)), None)
+            self.subscriptions.pop(
+                frame.headers.get(StompSpec.ID_HEADER, frame.headers.get(StompSpec.DESTINATION_HEADER)), None
+            )
         elif command == StompSpec.SEND:
             destination = frame.headers[StompSpec.DESTINATION_HEADER]
-            headers = {k: v for k, v in frame.headers.items() if k not in (StompSpec.RECEIPT_HEADER, StompSpec.DESTINATION_HEADER)}
+            headers = {
+                k: v
+                for k, v in frame.headers.items()
+                if k not in (StompSpec.RECEIPT_HEADER, StompSpec.DESTINATION_HEADER)
+            }
             for subscription, (subscribed, _) in list(self.subscriptions.items()):
                 if subscribed == destination:
                     self.deliver(subscription, frame.body, headers)
         if self.answerReceipts and StompSpec.RECEIPT_HEADER in frame.headers:
-            self.write(StompFrame(StompSpec.RECEIPT, {StompSpec.RECEIPT_ID_HEADER: frame.headers[StompSpec.RECEIPT_HEADER]}))
+            self.write(
+                StompFrame(StompSpec.RECEIPT, {StompSpec.RECEIPT_ID_HEADER: frame.headers[StompSpec.RECEIPT_HEADER]})
+            )
 
-    def deliver(self, subscription: str, body: bytes = b'', headers: dict[str, str] | None = None, messageId: str | None = None) -> StompFrame:
+    def deliver(
+        self, subscription: str, body: bytes = b'', headers: dict[str, str] | None = None, messageId: str | None = None
+    ) -> StompFrame:
         """Send a MESSAGE for ``subscription`` (its id, or destination in 1.0)."""
         destination, ackMode = self.subscriptions[subscription]
         self.counter += 1
@@ -152,6 +173,7 @@ class FakeBroker(Protocol):
 
 
 # -- transports, pump, endpoints -------------------------------------------------------------------
+
 
 class RecordingTransport(StringTransport):
     """A StringTransport that also keeps every ``write`` apart (to count heart-beats: the parser

@@ -12,7 +12,13 @@ ROOT = os.path.dirname(os.path.dirname(HERE))
 
 def test_connectSendReceiveDisconnectOnTheAsyncioReactor():
     env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get('PYTHONPATH', ''))
-    result = subprocess.run([sys.executable, os.path.join(HERE, 'asyncioScenario.py')], capture_output=True, text=True,
-                            timeout=60, env=env, cwd=ROOT)
+    result = subprocess.run(
+        [sys.executable, os.path.join(HERE, 'asyncioscenario.py')],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+        cwd=ROOT,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout.strip() == 'OK AsyncioSelectorReactor'

@@ -27,7 +27,12 @@ URI = 'tcp://broker.invalid:61613'
 def makeClient(uri: str = URI, version: str = '1.2', **kwargs):
     reactor = MemoryReactorClock()
     endpoints = FakeEndpoints()
-    client = Stomp(StompConfig(uri, login='user', passcode='secret', version=version), endpointFactory=endpoints, reactor=reactor, **kwargs)
+    client = Stomp(
+        StompConfig(uri, login='user', passcode='secret', version=version),
+        endpointFactory=endpoints,
+        reactor=reactor,
+        **kwargs,
+    )
     return reactor, endpoints, client
 
 
@@ -87,7 +92,9 @@ def test_connectedTimeoutFailsWithStompCancelledError():
 
 
 def test_connectTimeoutPerAttemptThenStompConnectTimeoutWhenFailoverIsExhausted():
-    reactor, endpoints, client = makeClient('failover:(tcp://a:61613,tcp://b:61613)?randomize=false,maxReconnectAttempts=1,initialReconnectDelay=100')
+    reactor, endpoints, client = makeClient(
+        'failover:(tcp://a:61613,tcp://b:61613)?randomize=false,maxReconnectAttempts=1,initialReconnectDelay=100'
+    )
     connecting = client.connect(connectTimeout=2)
     assert [a.timeout for a in endpoints.attempts] == [2]
     reactor.advance(2)
@@ -104,8 +111,10 @@ def test_connectTimeoutPerAttemptThenStompConnectTimeoutWhenFailoverIsExhausted(
 
 
 def test_failoverWalksBrokersWithDelaysUntilOneAccepts():
-    reactor, endpoints, client = makeClient('failover:(tcp://a:1,tcp://b:2,tcp://c:3)?initialReconnectDelay=100,startupMaxReconnectAttempts=5',
-                                            rng=random.Random(3))
+    reactor, endpoints, client = makeClient(
+        'failover:(tcp://a:1,tcp://b:2,tcp://c:3)?initialReconnectDelay=100,startupMaxReconnectAttempts=5',
+        rng=random.Random(3),
+    )
     connecting = client.connect()
     times = []
     for _ in range(3):
@@ -117,9 +126,11 @@ def test_failoverWalksBrokersWithDelaysUntilOneAccepts():
     link = endpoints.attempts[-1].succeed()
     assert successOf(connecting) is client
     # the same seed walks the same brokers
-    schedule = StompFailoverTransport('failover:(tcp://a:1,tcp://b:2,tcp://c:3)?initialReconnectDelay=100,startupMaxReconnectAttempts=5',
-                                      rng=random.Random(3))
-    expected = [broker['host'] for (broker, delay), _ in zip(schedule, range(4))]
+    schedule = StompFailoverTransport(
+        'failover:(tcp://a:1,tcp://b:2,tcp://c:3)?initialReconnectDelay=100,startupMaxReconnectAttempts=5',
+        rng=random.Random(3),
+    )
+    expected = [broker['host'] for (broker, delay), _ in zip(schedule, range(4), strict=False)]
     assert [a.broker['host'] for a in endpoints.attempts] == expected
     client.dropConnection()
     link.pump()
@@ -127,7 +138,9 @@ def test_failoverWalksBrokersWithDelaysUntilOneAccepts():
 
 
 def test_disconnectWhileWaitingBetweenAttemptsCancelsTheConnect():
-    reactor, endpoints, client = makeClient('failover:(tcp://a:1)?initialReconnectDelay=1000,startupMaxReconnectAttempts=-1')
+    reactor, endpoints, client = makeClient(
+        'failover:(tcp://a:1)?initialReconnectDelay=1000,startupMaxReconnectAttempts=-1'
+    )
     connecting = client.connect()
     endpoints.attempts[0].fail()
     assert len(reactor.getDelayedCalls()) == 1

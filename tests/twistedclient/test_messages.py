@@ -31,7 +31,9 @@ def connected(version: str = '1.2', broker: FakeBroker | None = None, **kwargs):
 def subscribed(handler, ack=StompSpec.ACK_CLIENT_INDIVIDUAL, **listenerKwargs):
     reactor, endpoints, client, link = connected()
     listener = SubscriptionListener(handler, **listenerKwargs)
-    token = successOf(client.subscribe(QUEUE, {StompSpec.ACK_HEADER: ack, StompSpec.ID_HEADER: 'sub-1'}, listener=listener))
+    token = successOf(
+        client.subscribe(QUEUE, {StompSpec.ACK_HEADER: ack, StompSpec.ID_HEADER: 'sub-1'}, listener=listener)
+    )
     link.pump()
     return reactor, client, link, token, listener
 
@@ -106,7 +108,9 @@ def test_autoAckSubscriptionIsNotAcked():
 
 def test_asynchronousHandlerIsAckedWhenItsDeferredFires():
     pending = []
-    reactor, client, link, token, listener = subscribed(lambda c, frame: pending.append(defer.Deferred()) or pending[-1])
+    reactor, client, link, token, listener = subscribed(
+        lambda c, frame: pending.append(defer.Deferred()) or pending[-1]
+    )
     link.broker.deliver('sub-1', b'one')
     link.pump()
     assert link.broker.framesOf('ACK') == [] and listener.inFlight == 1
@@ -255,7 +259,9 @@ def test_transactions():
 
 def test_nackOfAMessage():
     frames = []
-    reactor, client, link, token, listener = subscribed(lambda c, f: frames.append(f), ack=StompSpec.ACK_CLIENT_INDIVIDUAL)
+    reactor, client, link, token, listener = subscribed(
+        lambda c, f: frames.append(f), ack=StompSpec.ACK_CLIENT_INDIVIDUAL
+    )
     link.broker.deliver('sub-1', b'm')
     link.pump()
     link.broker.frames.clear()

@@ -29,7 +29,7 @@ def connectedProtocol():
 @pytest.mark.parametrize('chunk', [None, 1, 7])
 def test_framesAndHeartBeatsInOrderWhateverTheChunking(chunk):
     protocol, transport, frames, lost = connectedProtocol()
-    pieces = [WIRE] if chunk is None else [WIRE[i:i + chunk] for i in range(0, len(WIRE), chunk)]
+    pieces = [WIRE] if chunk is None else [WIRE[i : i + chunk] for i in range(0, len(WIRE), chunk)]
     for piece in pieces:
         protocol.dataReceived(piece)
     assert [f.body if isinstance(f, StompFrame) else None for f in frames] == [b'one', b'two', None, b'three']
@@ -124,10 +124,26 @@ def test_sslContextRules(tmp_path):
 
 
 def test_errorDestinationHeaders():
-    frame = StompFrame('MESSAGE', {'destination': '/queue/a', 'message-id': 'm', 'subscription': 's', 'ack': 'a',
-                                   'redelivered': 'true', 'content-type': 'text/plain', 'x': 'y'}, b'b', version='1.0')
+    frame = StompFrame(
+        'MESSAGE',
+        {
+            'destination': '/queue/a',
+            'message-id': 'm',
+            'subscription': 's',
+            'ack': 'a',
+            'redelivered': 'true',
+            'content-type': 'text/plain',
+            'x': 'y',
+        },
+        b'b',
+        version='1.0',
+    )
     headers = errorDestinationHeaders(frame, ValueError('bad \u00e9\nvalue'))
-    assert headers == {'content-type': 'text/plain', 'x': 'y', 'original-destination': '/queue/a',
-                       'stompest-failure': 'ValueError: bad \\xe9 value'}
+    assert headers == {
+        'content-type': 'text/plain',
+        'x': 'y',
+        'original-destination': '/queue/a',
+        'stompest-failure': 'ValueError: bad \\xe9 value',
+    }
     assert describeFailure(RuntimeError()) == 'RuntimeError'
     assert len(describeFailure(RuntimeError('x' * 1000))) == 200

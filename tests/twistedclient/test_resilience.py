@@ -26,6 +26,7 @@ def makeClient(uri='tcp://broker.invalid:61613', **kwargs):
 
 # -- heart-beats -----------------------------------------------------------------------------------
 
+
 def test_heartBeatsAreSentOnTimeEvenWhileAHandlerIsSlow():
     reactor, endpoints, client = makeClient()
     connecting = client.connect(heartBeats=(1000, 0))
@@ -98,6 +99,7 @@ def test_silentBrokerIsDetectedWhileAHandlerIsSlow():
 
 # -- autoReconnect ---------------------------------------------------------------------------------
 
+
 class Recorder(Listener):
     def __init__(self, events):
         self.events = events
@@ -116,7 +118,8 @@ def reconnectingClient(uri, events):
 def test_autoReconnectWalksTheFailoverUriReplaysSubscriptionsAndSuppressesStaleAcks():
     events = []
     reactor, endpoints, client = reconnectingClient(
-        'failover:(tcp://a:1,tcp://b:2)?randomize=false,initialReconnectDelay=100,maxReconnectAttempts=5', events)
+        'failover:(tcp://a:1,tcp://b:2)?randomize=false,initialReconnectDelay=100,maxReconnectAttempts=5', events
+    )
     connecting = client.connect()
     first = endpoints.attempts[0].succeed()
     successOf(connecting)
@@ -148,7 +151,11 @@ def test_autoReconnectWalksTheFailoverUriReplaysSubscriptionsAndSuppressesStaleA
     assert successOf(sending) is None
     assert second.broker.commands() == ['CONNECT', 'SUBSCRIBE', 'SEND']
     replayed = second.broker.framesOf('SUBSCRIBE')[0]
-    assert (replayed.headers['id'], replayed.headers['ack'], replayed.headers['receipt']) == ('sub-1', 'client-individual', 's-1')
+    assert (replayed.headers['id'], replayed.headers['ack'], replayed.headers['receipt']) == (
+        'sub-1',
+        'client-individual',
+        's-1',
+    )
     pending.callback(None)  # the old message's handler finishes: its ACK is stale
     second.pump()
     assert second.broker.framesOf('ACK') == []
@@ -169,7 +176,11 @@ def test_staleAckByTheCallerIsNotSentAndFiresWithNone(caplog):
     first = endpoints.attempts[0].succeed()
     successOf(connecting)
     frames = []
-    successOf(client.subscribe(QUEUE, CLIENT_INDIVIDUAL, listener=SubscriptionListener(lambda c, f: frames.append(f), ack=False)))
+    successOf(
+        client.subscribe(
+            QUEUE, CLIENT_INDIVIDUAL, listener=SubscriptionListener(lambda c, f: frames.append(f), ack=False)
+        )
+    )
     first.pump()
     first.broker.deliver('sub-1', b'm')
     first.pump()
@@ -185,7 +196,9 @@ def test_staleAckByTheCallerIsNotSentAndFiresWithNone(caplog):
 
 
 def test_reconnectGivingUpFailsWaitingCallsAndDisconnected():
-    reactor, endpoints, client = reconnectingClient('failover:(tcp://a:1)?initialReconnectDelay=100,maxReconnectAttempts=1', [])
+    reactor, endpoints, client = reconnectingClient(
+        'failover:(tcp://a:1)?initialReconnectDelay=100,maxReconnectAttempts=1', []
+    )
     connecting = client.connect()
     link = endpoints.attempts[0].succeed()
     successOf(connecting)
@@ -227,6 +240,7 @@ def test_errorFrameDoesNotReconnect():
 
 
 # -- maxInFlight -----------------------------------------------------------------------------------
+
 
 def test_maxInFlightPausesTheTransportUntilAHandlerFinishes():
     reactor, endpoints, client = makeClient()
