@@ -1,0 +1,149 @@
+"""The package as a user gets it: build the sdist and the wheel, install the wheel into a fresh
+virtualenv, run the ``stompest`` console script and import both clients from there.
+
+How, and why this way (it must work on a machine whose only network is the package registry):
+
+* The source tree is copied to a temporary folder first (without ``.venv``, ``.git``, caches
+  and build output), so the build writes no ``build/`` or ``*.egg-info`` into the working tree.
+* ``python -m build`` (PyPA's ``build``) makes the sdist, then the wheel *from the sdist*, so a
+  file missing from the sdist fails here. The build is isolated as a release build would be: pip
+  fetches ``setuptools`` and ``wheel`` from PyPI (or its cache). ``build`` itself comes from the
+  test environment when it is installed there, else it is installed into a throw-away venv.
+* The wheel is installed into a fresh ``python -m venv`` with ``pip install --no-index
+  --no-deps``: no network. Its dependencies (Twisted and what Twisted needs) are not downloaded
+  again; a ``.pth`` file appends the test environment's site-packages to the new venv's path,
+  *after* the venv's own site-packages, so ``stompest`` is imported from the installed wheel
+  (checked) while Twisted comes from the environment the suite already runs in. Every
+  ``Requires-Dist`` of the wheel's metadata (without extras) is then checked to be satisfied
+  by what that venv sees, so a dependency missing from ``setup.cfg`` still fails the test.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import shutil
+import subprocess
+import sys
+import sysconfig
+import tarfile
+import zipfile
+from pathlib import Path
+
+import pytest
+
+import stompest
+
+pytestmark = pytest.mark.slow
+
+ROOT = Path(__file__).resolve().parent.parent
+TIMEOUT = 600  # seconds for the build (it may fetch setuptools); the other steps take seconds
+_IGNORED = shutil.ignore_patterns(
+    '.git', '.venv', '.brokers', '.hypothesis', '.mypy_cache', '.ruff_cache', '.pytest_cache', '__pycache__',
+    'build', 'dist', '*.egg-info', '_build', '*.pyc', 'erl_crash.dump',
+)
+
+CHECK_REQUIREMENTS = '''
+import sys
+from importlib.metadata import PackageNotFoundError, distribution, version
+from packaging.requirements import Requirement
+missing = []
+for line in distribution("stompest").requires or []:
+    requirement = Requirement(line)
+    if requirement.marker is not None and not requirement.marker.evaluate({"extra": ""}):
+        continue  # an extra's requirement
+    try:
+        found = version(requirement.name)
+    except PackageNotFoundError:
+        missing.append(f"{requirement} (not installed)")
+        continue
+    if not requirement.specifier.contains(found, prereleases=True):
+        missing.append(f"{requirement} (found {found})")
+print("\\n".join(missing))
+sys.exit(1 if missing else 0)
+'''
+
+
+def run(*argv: str | Path, cwd: Path, timeout: float = 120) -> subprocess.CompletedProcess:
+    env = {key: value for key, value in os.environ.items() if key not in ('PYTHONPATH', 'PYTHONHOME')}
+    env['PIP_DISABLE_PIP_VERSION_CHECK'] = '1'
+    done = subprocess.run([str(arg) for arg in argv], cwd=cwd, env=env, capture_output=True, text=True,
+                          timeout=timeout, stdin=subprocess.DEVNULL)
+    command = ' '.join(map(str, argv))
+    assert done.returncode == 0, f'{command} exited {done.returncode}:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}'
+    return done
+
+
+def venvPython(venv: Path) -> Path:
+    return venv / 'bin' / 'python'
+
+
+def buildPython(workdir: Path) -> Path:
+    """A Python that has PyPA's ``build``: this one, or a throw-away venv that gets it from PyPI."""
+    if importlib.util.find_spec('build') is not None:
+        return Path(sys.executable)
+    venv = workdir / 'build-venv'
+    run(sys.executable, '-m', 'venv', venv, cwd=workdir)
+    run(venvPython(venv), '-m', 'pip', 'install', '-q', 'build', cwd=workdir, timeout=TIMEOUT)
+    return venvPython(venv)
+
+
+@pytest.fixture(scope='module')
+def built(tmp_path_factory) -> tuple[Path, Path, Path]:
+    """(sdist, wheel, work folder), built once for this module."""
+    workdir = tmp_path_factory.mktemp('package')
+    source = workdir / 'source'
+    shutil.copytree(ROOT, source, ignore=_IGNORED)
+    dist = workdir / 'dist'
+    run(buildPython(workdir), '-m', 'build', '--outdir', dist, source, cwd=workdir, timeout=TIMEOUT)
+    sdists, wheels = sorted(dist.glob('stompest-*.tar.gz')), sorted(dist.glob('stompest-*.whl'))
+    assert len(sdists) == 1 and len(wheels) == 1, sorted(path.name for path in dist.iterdir())
+    return sdists[0], wheels[0], workdir
+
+
+def test_wheelShipsTypeInformationAndTheConsoleScript(built):
+    _, wheel, _ = built
+    assert wheel.name.startswith(f'stompest-{stompest.__version__}-py3-none-any')
+    with zipfile.ZipFile(wheel) as archive:
+        names = set(archive.namelist())
+        entryPoints = next(name for name in names if name.endswith('.dist-info/entry_points.txt'))
+        assert 'stompest = stompest.__main__:main' in archive.read(entryPoints).decode()
+    assert 'stompest/py.typed' in names
+    for module in ('stompest/cli.py', 'stompest/_demo.py', 'stompest/sync/__init__.py',
+                   'stompest/twisted/__init__.py', 'stompest/protocol/__init__.py'):
+        assert module in names
+    assert not any(name.startswith(('tests/', 'examples/')) for name in names)
+
+
+def test_sdistHasTheSourcesAndTheLicense(built):
+    sdist, _, _ = built
+    top = sdist.name[: -len('.tar.gz')]
+    with tarfile.open(sdist) as archive:
+        names = set(archive.getnames())
+    for name in ('setup.cfg', 'setup.py', 'LICENSE', 'README.md', 'stompest/py.typed', 'stompest/cli.py'):
+        assert f'{top}/{name}' in names
+
+
+def test_wheelInstallsIntoAFreshVenvAndRuns(built):
+    _, wheel, workdir = built
+    venv = workdir / 'venv'
+    run(sys.executable, '-m', 'venv', venv, cwd=workdir)
+    run(venvPython(venv), '-m', 'pip', 'install', '-q', '--no-index', '--no-deps', wheel, cwd=workdir)
+    sitePackages = Path(run(venvPython(venv), '-c', 'import sysconfig; print(sysconfig.get_path("purelib"))',
+                            cwd=workdir).stdout.strip())
+    # the dependencies come from the environment this suite runs in (see the module docstring)
+    ours = {sysconfig.get_path('purelib'), sysconfig.get_path('platlib')}
+    (sitePackages / 'zz_test_environment.pth').write_text(''.join(f'{path}\n' for path in sorted(ours)))
+
+    run(venvPython(venv), '-c', CHECK_REQUIREMENTS, cwd=workdir)
+    helped = run(venv / 'bin' / 'stompest', '--help', cwd=workdir)
+    assert 'usage: stompest' in helped.stdout and 'demo' in helped.stdout
+    imported = run(venvPython(venv), '-c', 'import stompest, stompest.twisted, stompest.sync; '
+                   'print(stompest.__file__, stompest.twisted.Stomp.__module__, stompest.sync.Stomp.__module__)',
+                   cwd=workdir)
+    location, twistedModule, syncModule = imported.stdout.split()
+    assert Path(location).is_relative_to(sitePackages)  # the installed wheel, not the source tree
+    assert (twistedModule, syncModule) == ('stompest.twisted.client', 'stompest.sync.client')
+    refused = subprocess.run([str(venv / 'bin' / 'stompest'), 'send', '--uri', 'tcp://127.0.0.1:1', '/queue/x', 'x'],
+                             cwd=workdir, capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+    assert refused.returncode == 1 and refused.stderr.startswith('stompest: error: ')
