@@ -7,7 +7,8 @@ prints one summary line: how many arrived, how many distinct ``seq`` headers, th
 (redeliveries) and the seconds taken.
 
 Environment (all optional): ``STOMP_URI`` (default ``tcp://localhost:61613``), ``STOMP_LOGIN``,
-``STOMP_PASSCODE``, ``STOMPEST_DEMO_OUT`` queue to read (default ``/queue/stompest.demo.out``),
+``STOMP_PASSCODE``, ``STOMP_HOST`` (the ``host`` header; RabbitMQ wants its virtual host, ``/``),
+``STOMPEST_DEMO_OUT`` queue to read (default ``/queue/stompest.demo.out``),
 ``STOMPEST_DEMO_COUNT`` (the command line wins; default 10000), ``STOMPEST_DEMO_IDLE`` idle
 timeout in seconds (default 10), ``STOMPEST_DEMO_RECORD`` a file to write each message's ``seq``
 to, one a line.
@@ -36,7 +37,7 @@ def main(reactor, source, count, idleTimeout, recordPath):
         passcode=os.environ.get('STOMP_PASSCODE'),
         version=StompSpec.VERSION_1_2,
     )
-    client = yield Stomp(config, reactor=reactor).connect(connectedTimeout=10)
+    client = yield Stomp(config, reactor=reactor).connect(host=os.environ.get('STOMP_HOST'), connectedTimeout=10)
     seqs = []
     started = time.monotonic()
     stopping = []

@@ -8,7 +8,8 @@ last one asks for a receipt, so when the producer exits the broker has them all.
 Environment (all optional):
 
 - ``STOMP_URI`` broker or failover URI, default ``tcp://localhost:61613``; ``STOMP_LOGIN``,
-  ``STOMP_PASSCODE`` (RabbitMQ: ``guest``/``guest``)
+  ``STOMP_PASSCODE``, ``STOMP_HOST``
+  (the ``host`` header, default the broker's host name; RabbitMQ: ``guest``/``guest`` and host ``/``)
 - ``STOMPEST_DEMO_IN`` destination, default ``/queue/stompest.demo.in``
 - ``STOMPEST_DEMO_COUNT`` how many messages (the command line wins), default 10000
 - ``STOMPEST_DEMO_POISON_EVERY`` mark every n-th message with ``poison:true`` (the transformer
@@ -36,7 +37,7 @@ def main(reactor, count, destination, poisonEvery):
         passcode=os.environ.get('STOMP_PASSCODE'),
         version=StompSpec.VERSION_1_2,
     )
-    client = yield Stomp(config, reactor=reactor).connect(connectedTimeout=10)
+    client = yield Stomp(config, reactor=reactor).connect(host=os.environ.get('STOMP_HOST'), connectedTimeout=10)
     # Ctrl-C stops the reactor; disconnect first, so the socket is closed the polite way.
     interrupted = []
 

@@ -11,7 +11,8 @@ and acknowledges it, so it does not come back. Runs until Ctrl-C, which lets the
 in flight finish before it disconnects.
 
 Environment (all optional): ``STOMP_URI`` (default ``tcp://localhost:61613``), ``STOMP_LOGIN``,
-``STOMP_PASSCODE``, ``STOMPEST_DEMO_IN`` (default ``/queue/stompest.demo.in``),
+``STOMP_PASSCODE``, ``STOMP_HOST`` (the ``host`` header; RabbitMQ wants its virtual host, ``/``),
+``STOMPEST_DEMO_IN`` (default ``/queue/stompest.demo.in``),
 ``STOMPEST_DEMO_OUT`` (default ``/queue/stompest.demo.out``), ``STOMPEST_DEMO_ERROR``
 (default ``/queue/stompest.demo.error``).
 """
@@ -41,7 +42,7 @@ def main(reactor, source, destination, errorDestination):
         passcode=os.environ.get('STOMP_PASSCODE'),
         version=StompSpec.VERSION_1_2,
     )
-    client = yield Stomp(config, reactor=reactor).connect(connectedTimeout=10)
+    client = yield Stomp(config, reactor=reactor).connect(host=os.environ.get('STOMP_HOST'), connectedTimeout=10)
     # Ctrl-C stops the reactor; first let the handlers still running finish (and ack), then disconnect.
     reactor.addSystemEventTrigger('before', 'shutdown', stop, client)
 
