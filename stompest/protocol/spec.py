@@ -121,6 +121,12 @@ class StompSpec:
         VERSION_1_2: {'\\': '\\\\', '\n': '\\n', ':': '\\c', '\r': '\\r'},
     }
 
+    #: How many negotiated server heart-beat intervals of silence a client tolerates before it
+    #: declares the broker dead. Measured: ActiveMQ 5.17 sends its first heart-beat two intervals
+    #: after CONNECTED (then one per interval), so 2.0 drops healthy connections; both ActiveMQ and
+    #: RabbitMQ themselves give a silent client three intervals.
+    DEFAULT_HEART_BEAT_TOLERANCE = 3.0
+
     # limits of the parser (safe defaults; each is a StompParser constructor argument)
     #: the largest whole frame (headers and body) the parser accepts, in bytes
     DEFAULT_MAX_FRAME_SIZE = 64 * 1024 * 1024

@@ -113,7 +113,7 @@ class Stomp:
         receiptTimeout: float | None = None,
         autoReconnect: bool = False,
         maxInFlight: int | None = None,
-        heartBeatTolerance: float = 2.0,
+        heartBeatTolerance: float = StompSpec.DEFAULT_HEART_BEAT_TOLERANCE,
         rng: random.Random | None = None,
         isLocalHost: Callable[[str], bool] | None = None,
         parserFactory: Callable[[], StompParser] = StompParser,

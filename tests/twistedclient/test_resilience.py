@@ -82,7 +82,7 @@ def test_silentBrokerIsDetectedWithTheTolerance():
 
 
 def test_silentBrokerIsDetectedWhileAHandlerIsSlow():
-    reactor, endpoints, client = makeClient()
+    reactor, endpoints, client = makeClient(heartBeatTolerance=2.0)
     connecting = client.connect(heartBeats=(0, 1000))
     link = endpoints.attempts[0].succeed(FakeBroker(heartBeats=(1000, 0)))
     successOf(connecting)
@@ -301,8 +301,21 @@ def test_clientWideMaxInFlightIsTheDefault():
     assert reactor.getDelayedCalls() == []
 
 
+def test_defaultToleranceAllowsActiveMQsLateFirstHeartBeat():
+    # ActiveMQ 5.17 sends its first heart-beat two intervals after CONNECTED.
+    reactor, endpoints, client = makeClient()
+    connecting = client.connect(heartBeats=(0, 1000))
+    endpoints.attempts[0].succeed(FakeBroker(heartBeats=(1000, 0)))
+    successOf(connecting)
+    reactor.advance(2.9)
+    assertNoResult(client.disconnected)
+    reactor.advance(0.1)
+    failureOf(client.disconnected, StompHeartBeatTimeout)
+    assert reactor.getDelayedCalls() == []
+
+
 def test_heartBeatSilenceIsNotCountedWhileReadingIsPaused():
-    reactor, endpoints, client = makeClient(maxInFlight=1)
+    reactor, endpoints, client = makeClient(maxInFlight=1, heartBeatTolerance=2.0)
     connecting = client.connect(heartBeats=(0, 1000))
     link = endpoints.attempts[0].succeed(FakeBroker(heartBeats=(1000, 0)))
     successOf(connecting)
