@@ -25,9 +25,10 @@ rabbitmqConfigure() {
         head -c 24 /dev/urandom | od -An -tx1 | tr -dc 'a-f0-9' >"$dir/home/.erlang.cookie"
         chmod 400 "$dir/home/.erlang.cookie"
     fi
+    # Written aside and renamed, so a broker starting meanwhile never reads half a file.
     : >"$dir/rabbitmq-env.conf"
-    printf '[rabbitmq_stomp].\n' >"$dir/enabled_plugins"
-    cat >"$dir/rabbitmq.conf" <<CONF
+    printf '[rabbitmq_stomp].\n' >"$dir/enabled_plugins.new" && mv "$dir/enabled_plugins.new" "$dir/enabled_plugins"
+    cat >"$dir/rabbitmq.conf.new" <<CONF
 # Written by scripts/brokers/brokers; edits are overwritten by 'brokers install'.
 listeners.tcp = none
 stomp.listeners.tcp.1 = 127.0.0.1:${PLAIN_PORT[rabbitmq]}
@@ -38,6 +39,7 @@ ssl_options.keyfile = $tls/server.key
 ssl_options.verify = verify_none
 ssl_options.fail_if_no_peer_cert = false
 CONF
+    mv "$dir/rabbitmq.conf.new" "$dir/rabbitmq.conf"
 }
 
 rabbitmqEnv() {
