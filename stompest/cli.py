@@ -556,8 +556,14 @@ def cmdDemo(args: argparse.Namespace, stdout: Any, stderr: TextIO) -> int:
         bar.update(stats.settled, stats.progressText())
 
     stderr.write(f'stompest: demo: {args.count} messages ({args.poison} poison) through {prefix}.{{in,out,error}}\n')
+    sslContextFor(args)  # the same checks and error lines as the other commands
+    try:
+        tls = _demo.twistedTls(args.uri, args.ca, args.cert, args.key, args.noVerify)
+    except Exception as exc:  # pyOpenSSL's and Twisted's errors for unreadable PEM files vary
+        raise CliError(f'Cannot load TLS material: {exc}') from exc
+    config = StompConfig(args.uri, login=args.login, passcode=args.passcode, version=args.version, sslContext=tls)
     stats = _demo.runDemo(
-        configFor(args), prefix=prefix, count=args.count, poison=args.poison, idleTimeout=args.timeout,
+        config, prefix=prefix, count=args.count, poison=args.poison, idleTimeout=args.timeout,
         connectTimeout=args.connectTimeout, host=args.host, heartBeats=args.heartBeats, progress=progress,
     )
     bar.finish(stats.settled, stats.progressText())

@@ -107,3 +107,26 @@ def test_unknownDestinationOnRabbitMQGivesOneErrorLine(rabbitmq):
     stderr = sent.stderr.decode()
     assert stderr.count('\n') == 1 and stderr.startswith('stompest: error: ')
     assert "'/bogus/x' is not a valid destination" in stderr
+
+
+def test_sendAndListenOverTlsWithTheBrokersCa(broker, destination):
+    env = environmentFor(broker, STOMP_URI=broker.sslUri)
+    sent = stompest(env, 'send', destination, 'over tls', '--receipt', '--ca', broker.caFile)
+    assert sent.returncode == 0, sent.stderr.decode()
+    listened = stompest(env, 'listen', destination, '--count', '1', '--json', '--timeout', '30', '--ca', broker.caFile)
+    assert listened.returncode == 0, listened.stderr.decode()
+    assert json.loads(listened.stdout)['body'] == 'over tls'
+
+
+def test_untrustedCertificateGivesOneErrorLine(activemq, destination):
+    sent = stompest(environmentFor(activemq, STOMP_URI=activemq.sslUri), 'send', destination, 'x')
+    assert sent.returncode == 1
+    stderr = sent.stderr.decode()
+    assert stderr.count('\n') == 1 and 'certificate verif' in stderr
+
+
+def test_demoOverTlsOnActiveMQ(activemq):
+    env = environmentFor(activemq, STOMP_URI=activemq.sslUri)
+    demo = stompest(env, 'demo', '--count', '100', '--ca', activemq.caFile)
+    assert demo.returncode == 0, demo.stderr.decode()
+    assert dict(line.rsplit(None, 1) for line in demo.stdout.decode().splitlines())['lost'] == '0'
