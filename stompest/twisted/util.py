@@ -18,15 +18,18 @@ an ``IOpenSSLTrustRoot`` or a                          ``optionsForClientTLS(hos
 a ``str`` / ``os.PathLike``                            a PEM file of CA certificates to trust (host
                                                        name verified)
 an :class:`ssl.SSLContext`                             its CA certificates (those loaded from a
-                                                       ``cafile``) are trusted, host name verified;
-                                                       nothing else of it can be carried over (no
-                                                       client certificate, no ``CERT_NONE``)
+                                                       ``cafile`` and marked as CAs) are trusted,
+                                                       host name verified; none usable is a
+                                                       ``ValueError``; ``CERT_NONE`` turns
+                                                       verification off (logged as a warning); a
+                                                       client certificate cannot be carried over
 =====================================================  ===============================================
 """
 
 from __future__ import annotations
 
 import ipaddress
+import logging
 import os
 import ssl as stdlibssl
 from collections.abc import Callable
@@ -72,6 +75,8 @@ ERROR_DESTINATION_DROPPED_HEADERS = frozenset(
 
 _FAILURE_TEXT_LIMIT = 200
 
+log = logging.getLogger(__name__)
+
 
 def clientTLSCreator(sslContext: Any, host: str) -> Any:
     """The ``IOpenSSLClientConnectionCreator`` for a TLS connection to ``host`` (see the table in
@@ -90,13 +95,22 @@ def clientTLSCreator(sslContext: Any, host: str) -> Any:
         with open(sslContext, 'rb') as pemFile:
             trustRoot = _trustRootFromPem(pemFile.read(), str(sslContext))
     elif isinstance(sslContext, stdlibssl.SSLContext):
+        if sslContext.verify_mode == stdlibssl.CERT_NONE:
+            # An explicit choice of the caller (never our default): honour it, loudly.
+            log.warning('TLS certificate verification is off for %s [sslContext.verify_mode=CERT_NONE]', host)
+            return ssl.CertificateOptions(verify=False)
         from OpenSSL import crypto
 
         certificates = [
             ssl.Certificate.load(der, crypto.FILETYPE_ASN1) for der in sslContext.get_ca_certs(binary_form=True)
         ]
         if not certificates:
-            return ssl.optionsForClientTLS(host)
+            # Falling back to the platform's CAs would silently ignore what the caller asked for.
+            raise ValueError(
+                'The ssl.SSLContext holds no CA certificate the Twisted client can use: '
+                'SSLContext.get_ca_certs() lists only certificates marked as CAs, which a self-signed broker '
+                'certificate often is not [pass the path of the PEM file as sslContext instead]'
+            )
         trustRoot = ssl.trustRootFromCertificates(certificates)
     else:
         raise TypeError(f'Unsupported sslContext for the Twisted client: {sslContext!r} [see stompest.twisted.util]')

@@ -123,6 +123,23 @@ def test_sslContextRules(tmp_path):
         clientTLSCreator(42, 'h')
 
 
+def test_sslContextWithoutUsableCAIsRefusedRatherThanReplacedByThePlatformCAs():
+    bare = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)  # verifies, but trusts nothing
+    with pytest.raises(ValueError, match='no CA certificate'):
+        clientTLSCreator(bare, 'h')
+
+
+def test_sslContextWithVerificationOffIsHonoured():
+    from twisted.internet.ssl import CertificateOptions
+
+    unverified = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    unverified.check_hostname = False
+    unverified.verify_mode = ssl.CERT_NONE
+    creator = clientTLSCreator(unverified, 'h')
+    assert isinstance(creator, CertificateOptions)
+    assert creator.verify is False
+
+
 def test_errorDestinationHeaders():
     frame = StompFrame(
         'MESSAGE',
