@@ -53,6 +53,7 @@ rabbitmqEnv() {
     export RABBITMQ_MNESIA_BASE=$dir/mnesia
     export RABBITMQ_LOG_BASE=$dir/log
     export RABBITMQ_PID_FILE=$dir/beam.pid
+    export ERL_CRASH_DUMP=$dir/log/erl_crash.dump  # never in the working tree
     export RABBITMQ_DIST_PORT=$RABBITMQ_DIST
     export RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS="-kernel inet_dist_use_interface {127,0,0,1}"
     export ERL_EPMD_ADDRESS=127.0.0.1
