@@ -59,14 +59,20 @@ def unescaper(version: str, command: str) -> Callable[[str], str] | None:
 
     # Fast path: without an escaped backslash the escapes cannot overlap, so plain replaces decode
     # them; a backslash left over is an undefined escape, reported by the regular expression path.
-    plain = [(escaped, char) for char, escaped in StompSpec.ESCAPE_CHARACTERS[version].items() if char != '\\']
+    # The colon goes first: broker message ids are full of them; once no backslash is left, the
+    # remaining replaces could not change anything.
+    plain = {char: escaped for char, escaped in StompSpec.ESCAPE_CHARACTERS[version].items() if char != '\\'}
+    colon = plain.pop(':')
+    others = [(escaped, char) for char, escaped in plain.items()]
 
     def unescape(text: str) -> str:
         if '\\' not in text:
             return text
         if '\\\\' not in text:
-            decoded = text
-            for escaped, char in plain:
+            decoded = text.replace(colon, ':')
+            if '\\' not in decoded:
+                return decoded
+            for escaped, char in others:
                 decoded = decoded.replace(escaped, char)
             if '\\' not in decoded:
                 return decoded

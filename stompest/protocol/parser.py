@@ -48,6 +48,7 @@ stays linear in the input however it is chunked (one byte at a time included).
 from __future__ import annotations
 
 from collections.abc import Callable
+from itertools import repeat
 from typing import Any
 
 from stompest.error import StompFrameError, StompFrameLimitError
@@ -71,6 +72,10 @@ _CONTENT_LENGTH = StompSpec.CONTENT_LENGTH_HEADER
 _CONNECTED = StompSpec.CONNECTED
 _V10 = StompSpec.VERSION_1_0
 _V12 = StompSpec.VERSION_1_2
+_COMMANDS = StompSpec.COMMANDS
+_BODY_ALLOWED = StompSpec.COMMANDS_BODY_ALLOWED
+_newFrame = StompFrame.__new__
+_split = str.split
 
 _UNESCAPERS: dict[tuple[str, str], Callable[[str], str] | None] = {}
 
@@ -120,9 +125,10 @@ class StompParser:
         maxHeaders: int = StompSpec.DEFAULT_MAX_HEADERS,
     ) -> None:
         self._version = StompSpec.version(version)
-        self.maxFrameSize = maxFrameSize
-        self.maxHeaderSize = maxHeaderSize
-        self.maxHeaders = maxHeaders
+        self._waitUntil = -1
+        self._maxFrameSize = maxFrameSize
+        self._maxHeaderSize = maxHeaderSize
+        self._maxHeaders = maxHeaders
         self.reset()
 
     # -- public API ---------------------------------------------------------------------------
@@ -142,6 +148,36 @@ class StompParser:
         self._version = value
         self._startFrame()  # a frame already begun is read again under the new rules
 
+    @property
+    def maxFrameSize(self) -> int:
+        """The largest frame accepted (command, headers and body), in bytes."""
+        return self._maxFrameSize
+
+    @maxFrameSize.setter
+    def maxFrameSize(self, value: int) -> None:
+        self._maxFrameSize = value
+        self._waitUntil = -1  # the shortcut bounds were computed from the old limit
+
+    @property
+    def maxHeaderSize(self) -> int:
+        """The longest command or header line accepted, in bytes."""
+        return self._maxHeaderSize
+
+    @maxHeaderSize.setter
+    def maxHeaderSize(self, value: int) -> None:
+        self._maxHeaderSize = value
+        self._waitUntil = -1
+
+    @property
+    def maxHeaders(self) -> int:
+        """The most header lines accepted in one frame."""
+        return self._maxHeaders
+
+    @maxHeaders.setter
+    def maxHeaders(self, value: int) -> None:
+        self._maxHeaders = value
+        self._waitUntil = -1
+
     def reset(self) -> None:
         """Forget everything buffered (after a reconnect); also clears a previous error."""
         self._buf = b''  # bytes adopted from add() without copying, or a bytearray being appended to
@@ -156,39 +192,70 @@ class StompParser:
     def add(self, data: bytes) -> None:
         """Buffer received bytes. Raises :class:`StompFrameLimitError` at once when the bytes
         make the frame being read exceed a limit (checked before they are buffered)."""
+        buf = self._buf
+        # Shortcut: the last parse left bounds within which these bytes cannot exceed a limit
+        # (see _wait); appending is then all there is to do (e.g. bytes arriving one at a time).
+        if len(buf) + len(data) <= self._waitUntil and type(buf) is bytearray:
+            buf += data
+            return
+        self._waitUntil = -1
         if self._error is not None:
             self._raiseUnusable()
         parts = self._parts
         if parts is not None:
             self._addPart(parts, data)
             return
-        buf = self._buf
         pos = self._pos
         if pos == len(buf):  # everything returned: adopt the bytes without copying them
             self._buf = data if type(data) is bytes else bytes(data)
             self._pos = 0
             return
         if type(buf) is bytes:
+            if len(buf) - pos <= len(data) and type(data) is bytes:
+                # A short remainder (e.g. a frame cut by the end of a chunk): one concatenation
+                # copies no more than the new bytes, and the buffer stays bytes, whose slices
+                # are the frame bodies without a second copy.
+                if pos:
+                    self._shift(pos)
+                self._checkAdded(len(buf) - pos, data)
+                self._buf = buf[pos:] + data if pos else buf + data
+                return
             with memoryview(buf) as view:
                 buf = self._buf = bytearray(view[pos:])
             self._shift(pos)
         elif pos:  # drop what was returned; deleting a bytearray's head is cheap in CPython
             del buf[:pos]  # type: ignore[union-attr]  # a bytearray here
             self._shift(pos)
+        self._checkAdded(len(buf), data)
+        buf += data
+
+    def _checkAdded(self, held: int, data: bytes) -> None:
+        """Raise at once if ``data``, added to ``held`` bytes of the frame begun (the buffer
+        after compaction), makes a line or the frame too long without ending it."""
         if self._headStarted:
             if self._body is None:
-                size = len(buf) + len(data) - self._lineStart
-                if size > self.maxHeaderSize and b'\n' not in data:
+                size = held + len(data) - self._lineStart
+                if size > self._maxHeaderSize and b'\n' not in data:
                     self._fail(self._headerTooLong(size))
             elif self._body[4] is None:
-                size = len(buf) + len(data)
-                if size > self.maxFrameSize and b'\x00' not in data:
+                size = held + len(data)
+                if size > self._maxFrameSize and b'\x00' not in data:
                     self._fail(self._frameTooLarge(size))
-        buf += data
 
     def canRead(self) -> bool:
         """Whether a whole frame or heart-beat is buffered. Nothing is consumed: the frame is
         built by :meth:`get`, under the rules of :attr:`version` at that time."""
+        until = self._waitUntil
+        if until >= 0:  # the shortcut of get()
+            buf = self._buf
+            end = len(buf)
+            if end <= until:
+                waitFor = self._waitFor
+                if waitFor is None:
+                    return False
+                if buf.find(waitFor, self._waitFrom) < 0:
+                    self._waitFrom = end
+                    return False
         if self._error is not None:
             self._raiseUnusable()
         try:
@@ -203,6 +270,20 @@ class StompParser:
         :raises StompFrameError: the bytes are not valid STOMP under :attr:`version`'s rules.
         :raises StompFrameLimitError: a limit was exceeded (its name is in ``.limit``).
         """
+        until = self._waitUntil
+        if until >= 0:
+            # Shortcut: the last parse found the frame incomplete and said what it waits for (an
+            # LF ending the head, the NUL ending the body, or the bytes of a content-length
+            # body). While that has not arrived and no limit can be exceeded, the answer is None.
+            buf = self._buf
+            end = len(buf)
+            if end <= until:
+                waitFor = self._waitFor
+                if waitFor is None:
+                    return None
+                if buf.find(waitFor, self._waitFrom) < 0:
+                    self._waitFrom = end
+                    return None
         if self._error is not None:
             self._raiseUnusable()
         try:
@@ -227,8 +308,15 @@ class StompParser:
         self._lines = 0  # LFs counted in the head
         # once the head is parsed: (command, headers, rawHeaders, bodyStart, contentLength)
         self._body = None
+        # The shortcut of get(), canRead() and add() (set by _parseNext when it returns None):
+        # while len(_buf) <= _waitUntil and _waitFor (None: any byte) is not in _buf[_waitFrom:],
+        # no frame can complete and no limit can be exceeded. -1: no shortcut.
+        self._waitUntil = -1
+        self._waitFor: bytes | None = None
+        self._waitFrom = 0
 
     def _shift(self, offset: int) -> None:
+        self._waitUntil = -1
         self._pos -= offset
         self._scan -= offset
         self._counted -= offset
@@ -252,26 +340,27 @@ class StompParser:
 
     def _headerTooLong(self, size: int) -> StompFrameLimitError:
         return StompFrameLimitError(
-            f'Header too long: {size} bytes [maxHeaderSize={self.maxHeaderSize}]',
+            f'Header too long: {size} bytes [maxHeaderSize={self._maxHeaderSize}]',
             limit='maxHeaderSize',
-            value=self.maxHeaderSize,
+            value=self._maxHeaderSize,
         )
 
     def _frameTooLarge(self, size: int) -> StompFrameLimitError:
         return StompFrameLimitError(
-            f'Frame too large: {size} bytes [maxFrameSize={self.maxFrameSize}]',
+            f'Frame too large: {size} bytes [maxFrameSize={self._maxFrameSize}]',
             limit='maxFrameSize',
-            value=self.maxFrameSize,
+            value=self._maxFrameSize,
         )
 
     def _tooManyHeaders(self, count: int) -> StompFrameLimitError:
         return StompFrameLimitError(
-            f'Too many headers: {count} [maxHeaders={self.maxHeaders}]', limit='maxHeaders', value=self.maxHeaders
+            f'Too many headers: {count} [maxHeaders={self._maxHeaders}]', limit='maxHeaders', value=self._maxHeaders
         )
 
     def _parseNext(self, build: bool) -> StompFrame | StompHeartBeat | bool | None:
         """The next frame or heart-beat (``build``), or whether there is one (not ``build``: then
         nothing but an EOL owed to the previous frame is consumed); ``None`` if none is complete."""
+        self._waitUntil = -1  # set again below when the frame is found incomplete
         buf = self._buf
         end = len(buf)
         version = self._version
@@ -318,6 +407,10 @@ class StompParser:
                     bodyStart = crlfEnd + 3
             if headEnd < 0:
                 self._checkPartialHead(end)
+                # Nothing completes before an LF; no limit is exceeded up to the smaller bound.
+                self._waitFor = b'\n'
+                self._waitFrom = end
+                self._waitUntil = min(self._lineStart + self._maxHeaderSize, pos + self._maxFrameSize)
                 return None
             body = self._body = self._parseHead(pos, headEnd, bodyStart, version)
 
@@ -334,6 +427,9 @@ class StompParser:
                     self._partsFrom = (buf, pos, end)
                     self._buf = b''
                     self._pos = 0
+                else:  # nothing to do before the byte after the body has arrived
+                    self._waitFor = None
+                    self._waitUntil = bodyEnd
                 return None
             if buf[bodyEnd] != _NUL:
                 raise StompFrameError(
@@ -343,21 +439,26 @@ class StompParser:
         else:
             bodyEnd = buf.find(b'\x00', self._scan)
             if bodyEnd < 0:
-                if end - pos > self.maxFrameSize:
+                if end - pos > self._maxFrameSize:
                     raise self._frameTooLarge(end - pos)
                 self._scan = end
+                self._waitFor = b'\x00'
+                self._waitFrom = end
+                self._waitUntil = pos + self._maxFrameSize
                 return None
             self._scan = bodyEnd
-            if bodyEnd - pos > self.maxFrameSize:
+            if bodyEnd - pos > self._maxFrameSize:
                 raise self._frameTooLarge(bodyEnd - pos)
-            if bodyEnd > bodyStart and version != _V10 and command not in StompSpec.COMMANDS_BODY_ALLOWED:
+            if bodyEnd > bodyStart and version != _V10 and command not in _BODY_ALLOWED:
                 raise StompFrameError(
                     f'Frame must not have a body (version {version}): {command!r} '
                     f'[body has {bodyEnd - bodyStart} bytes]'
                 )
         if not build:
             return True
-        if type(buf) is bytes or bodyEnd - bodyStart < 4096:
+        if type(buf) is bytes:
+            payload = buf[bodyStart:bodyEnd]  # already a copy
+        elif bodyEnd - bodyStart < 4096:
             payload = bytes(buf[bodyStart:bodyEnd])
         else:
             with memoryview(buf) as view:
@@ -366,7 +467,14 @@ class StompParser:
         self._eolOwed = True
         self._headStarted = False
         self._body = None
-        return StompFrame._fromWire(command, headers, rawHeaders, payload, version)
+        # StompFrame._fromWire, inlined: the parts are checked already
+        frame = _newFrame(StompFrame)
+        frame.command = command
+        frame.headers = headers
+        frame.rawHeaders = rawHeaders
+        frame.body = payload
+        frame.version = version
+        return frame
 
     def _addPart(self, parts: list[Any], data: bytes) -> None:
         """Collect a chunk of a large body; small chunks are merged so the list stays short."""
@@ -433,24 +541,24 @@ class StompParser:
         buf = self._buf
         counted = self._counted
         lines = self._lines + buf.count(b'\n', counted, end)
-        if lines > self.maxHeaders + 1:
+        if lines > self._maxHeaders + 1:
             raise self._tooManyHeaders(lines - 1)
         lastLf = buf.rfind(b'\n', counted, end)
         if lastLf >= 0:
-            if lastLf - self._lineStart > self.maxHeaderSize:
+            if lastLf - self._lineStart > self._maxHeaderSize:
                 # lines completed by the new bytes may be too long themselves
                 self._checkLines(bytes(buf[self._lineStart:lastLf]))
             self._lineStart = lastLf + 1
-        if end - self._lineStart > self.maxHeaderSize:
+        if end - self._lineStart > self._maxHeaderSize:
             raise self._headerTooLong(end - self._lineStart)
-        if end - self._pos > self.maxFrameSize:
+        if end - self._pos > self._maxFrameSize:
             raise self._frameTooLarge(end - self._pos)
         self._lines = lines
         self._counted = end
         self._scan = max(self._pos, end - 2)
 
     def _checkLines(self, head: bytes | bytearray) -> None:
-        limit = self.maxHeaderSize
+        limit = self._maxHeaderSize
         for line in head.split(b'\n'):
             if len(line) > limit:
                 raise self._headerTooLong(len(line))
@@ -459,9 +567,9 @@ class StompParser:
         self, pos: int, headEnd: int, bodyStart: int, version: str
     ) -> tuple[str, dict[str, str], list[tuple[str, str]] | None, int, int | None]:
         raw = self._buf[pos:headEnd]
-        if len(raw) > self.maxHeaderSize:
+        if len(raw) > self._maxHeaderSize:
             self._checkLines(raw)
-            if len(raw) > self.maxFrameSize:
+            if len(raw) > self._maxFrameSize:
                 raise self._frameTooLarge(len(raw))
         try:
             head = raw.decode('utf-8')
@@ -471,11 +579,49 @@ class StompParser:
         if version == _V12 and '\r' in head:
             lines = [line[:-1] if line[-1:] == '\r' else line for line in lines]
         command = lines[0]
-        if command not in StompSpec.COMMANDS[version]:
+        if command not in _COMMANDS[version]:
             raise StompFrameError(f'Invalid command (version {version}): {_shown(command)}')
-        if len(lines) > self.maxHeaders + 1:
-            raise self._tooManyHeaders(len(lines) - 1)
+        count = len(lines) - 1
+        if count > self._maxHeaders:
+            raise self._tooManyHeaders(count)
         unescape = _unescaper(version, command) if '\\' in head else None
+        headers: dict[str, str] | None = None
+        if unescape is None:
+            # Common case in C: split every line at its first colon into a dict. A line without a
+            # colon (ValueError), an empty name or a repeated name (the dict is shorter, and the
+            # last entry won) go the careful way below, which reports or handles it.
+            try:
+                fast = dict(map(_split, lines[1:], repeat(':', count), repeat(1, count)))
+            except ValueError:
+                pass
+            else:
+                if len(fast) == count and '' not in fast:
+                    headers = fast
+        if headers is not None:
+            rawHeaders = None
+        else:
+            headers, rawHeaders = self._parseHeaderLines(command, lines, unescape)
+        contentLength: int | None = None
+        text = headers.get(_CONTENT_LENGTH)
+        if text is not None:
+            if not (text.isascii() and text.isdigit()):
+                raise StompFrameError(f'Invalid content-length: {_shown(text)} [command {command}]')
+            contentLength = int(text)
+            size = bodyStart - pos + contentLength
+            if size > self._maxFrameSize:
+                raise self._frameTooLarge(size)
+            if contentLength and version != _V10 and command not in _BODY_ALLOWED:
+                raise StompFrameError(
+                    f'Frame must not have a body (version {version}): {command!r} [content-length {contentLength}]'
+                )
+        self._scan = bodyStart
+        return command, headers, rawHeaders, bodyStart, contentLength
+
+    @staticmethod
+    def _parseHeaderLines(
+        command: str, lines: list[str], unescape: Callable[[str], str] | None
+    ) -> tuple[dict[str, str], list[tuple[str, str]] | None]:
+        """Headers the careful way: errors reported, escapes decoded, first entry wins."""
         headers: dict[str, str] = {}
         repeated = False
         for index in range(1, len(lines)):
@@ -484,9 +630,11 @@ class StompParser:
                 raise StompFrameError(
                     f'Invalid header line (no name, or no colon): {_shown(lines[index])} [command {command}]'
                 )
-            if unescape is not None and '\\' in lines[index]:
-                name = unescape(name)
-                value = unescape(value)
+            if unescape is not None:
+                if '\\' in name:
+                    name = unescape(name)
+                if '\\' in value:
+                    value = unescape(value)
             if name in headers:
                 repeated = True
             else:
@@ -500,18 +648,4 @@ class StompParser:
                     name = unescape(name)
                     value = unescape(value)
                 rawHeaders.append((name, value))
-        contentLength: int | None = None
-        text = headers.get(_CONTENT_LENGTH)
-        if text is not None:
-            if not (text.isascii() and text.isdigit()):
-                raise StompFrameError(f'Invalid content-length: {_shown(text)} [command {command}]')
-            contentLength = int(text)
-            size = bodyStart - pos + contentLength
-            if size > self.maxFrameSize:
-                raise self._frameTooLarge(size)
-            if contentLength and version != _V10 and command not in StompSpec.COMMANDS_BODY_ALLOWED:
-                raise StompFrameError(
-                    f'Frame must not have a body (version {version}): {command!r} [content-length {contentLength}]'
-                )
-        self._scan = bodyStart
-        return command, headers, rawHeaders, bodyStart, contentLength
+        return headers, rawHeaders
