@@ -72,6 +72,11 @@ __all__ = [
 Token = tuple[str, str]
 
 _TOKEN_NAMES = frozenset({StompSpec.ID_HEADER, StompSpec.DESTINATION_HEADER})
+_SEND = StompSpec.SEND
+_DESTINATION = StompSpec.DESTINATION_HEADER
+_TRANSACTION = StompSpec.TRANSACTION_HEADER
+_RECEIPT = StompSpec.RECEIPT_HEADER
+_SEND_VERSIONS = frozenset(v for v in StompSpec.VERSIONS if StompSpec.SEND in StompSpec.COMMANDS[v])
 
 #: Per version, the headers an ACK or NACK carries: (name in the ACK, name in the MESSAGE it takes the value from).
 _ACK_HEADERS = {
@@ -192,11 +197,24 @@ def send(
     which matters to JMS consumers on the other side. Callers who want the header pass it in
     ``headers`` or call :meth:`StompFrame.setContentLength` on the returned frame.
     """
-    version = _command(StompSpec.SEND, version)
-    frame = StompFrame(StompSpec.SEND, headers, body, version=version)
-    frame.headers[StompSpec.DESTINATION_HEADER] = _nonEmpty(StompSpec.DESTINATION_HEADER, destination, StompSpec.SEND)
-    _checkTransactionHeader(frame)
-    return _withReceipt(frame, receipt)
+    # The checks of _command, _nonEmpty, _checkTransactionHeader and _withReceipt, in the same
+    # order, with the common case (valid arguments) inlined: this is the hot path of a producer.
+    if type(version) is not str or version not in _SEND_VERSIONS:
+        version = _command(_SEND, version)
+    frame = StompFrame._build(_SEND, headers, body, version)
+    frameHeaders = frame.headers
+    if type(destination) is not str or not destination:
+        destination = _nonEmpty(_DESTINATION, destination, _SEND)
+    frameHeaders[_DESTINATION] = destination
+    if _TRANSACTION in frameHeaders:
+        _checkTransactionHeader(frame)
+    if receipt is not None:
+        if type(receipt) is not str or not receipt:
+            receipt = _nonEmpty(_RECEIPT, receipt, _SEND)
+        frameHeaders[_RECEIPT] = receipt
+    elif _RECEIPT in frameHeaders:
+        _withReceipt(frame, receipt)
+    return frame
 
 
 def subscribe(

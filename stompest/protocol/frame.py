@@ -17,7 +17,7 @@ names still present, which a receiver reads exactly as the original.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Union
 
 from stompest.error import StompProtocolError
@@ -31,6 +31,21 @@ Headers = Union[Mapping[str, Any], Iterable[tuple[str, Any]]]
 
 _INFO_BODY_LIMIT = 32
 _MASKED = '********'
+_CODECS = StompSpec.CODECS
+_CONTENT_LENGTH = StompSpec.CONTENT_LENGTH_HEADER
+_DEFAULT_VERSION = StompSpec.DEFAULT_VERSION
+_V12 = StompSpec.VERSION_1_2
+_ESCAPERS: dict[tuple[str, str], Callable[[str], str] | None] = {}
+
+
+def _escaper(version: str, command: str) -> Callable[[str], str] | None:
+    """:func:`escaper`, remembered per (version, command)."""
+    key = (version, command)
+    try:
+        return _ESCAPERS[key]
+    except KeyError:
+        result = _ESCAPERS[key] = escaper(version, command)
+        return result
 
 
 class StompFrame:
@@ -67,10 +82,21 @@ class StompFrame:
             self.headers: dict[str, str] = derived
         else:
             self.rawHeaders = None
-            items = headers.items() if isinstance(headers, Mapping) else (headers or ())
-            self.headers = {str(name): str(value) for name, value in items}
-        self.body: bytes = body.encode('utf-8') if isinstance(body, str) else bytes(body)
+            self.headers = _toHeaders(headers)
+        self.body: bytes = body if type(body) is bytes else _toBody(body)
         self.version = version
+
+    @classmethod
+    def _build(cls, command: str, headers: Headers | None, body: bytes | str, version: str | None) -> StompFrame:
+        """``StompFrame(command, headers, body, version=version)`` without the cost of the call's
+        argument handling (for the frame builders on a producer's hot path)."""
+        frame = cls.__new__(cls)
+        frame.command = command
+        frame.headers = _toHeaders(headers)
+        frame.rawHeaders = None
+        frame.body = body if type(body) is bytes else _toBody(body)
+        frame.version = version
+        return frame
 
     @classmethod
     def _fromWire(
@@ -112,15 +138,64 @@ class StompFrame:
         return bytes(self).decode('utf-8', 'replace')
 
     def __bytes__(self) -> bytes:
-        version = self.version or StompSpec.DEFAULT_VERSION
-        if version not in StompSpec.CODECS:  # before escaper(), which knows only real versions
+        version = self.version or _DEFAULT_VERSION
+        if version not in _CODECS:  # before escaper(), which knows only real versions
             raise StompProtocolError(f'Version is not supported: {version!r}')
         command = self.command
-        escape = escaper(version, command)
-        lines = [command]
-        append = lines.append
-        body = self.body
         headers = self.headers
+        raw = self.rawHeaders
+        items = headers.items() if raw is None or len(raw) == len(headers) else self._headerItems()
+        try:
+            escape = _ESCAPERS[version, command]
+        except KeyError:
+            escape = _escaper(version, command)
+        # Fast path: join all "name:value" lines at once, then check on the joined text that no
+        # name or value needs an escape (or is refused): exactly one colon per line where
+        # colons are escaped, no colon in a name where they are not, no line break, no backslash.
+        # Anything else (or a name or value that is not a str) takes the careful path.
+        count = len(items)
+        text: str | None
+        try:
+            text = '\n'.join(map(':'.join, items))  # type: ignore[arg-type]
+        except TypeError:
+            text = None
+        if text is not None and count:
+            if escape is None:
+                if '\r' in text or text.count('\n') != count - 1 or ':' in ''.join(headers):
+                    text = None
+            elif (
+                '\\' in text
+                or text.count(':') != count
+                or text.count('\n') != count - 1
+                or (version == _V12 and '\r' in text)
+            ):
+                text = None
+        if text is None:
+            text = '\n'.join(self._headerLines(escape, command))
+        body = self.body
+        contentLength = headers.get(_CONTENT_LENGTH)
+        if contentLength is None:
+            if b'\x00' in body:
+                # Without a length the receiver would cut the body at its first NUL.
+                text = f'{text}\n{_CONTENT_LENGTH}:{len(body)}' if count else f'{_CONTENT_LENGTH}:{len(body)}'
+                count += 1
+        elif contentLength != str(len(body)):
+            raise StompProtocolError(
+                f'Header content-length does not match the body: {contentLength!r} [body has {len(body)} bytes]'
+            )
+        head = f'{command}\n{text}\n\n' if count else f'{command}\n\n'
+        try:
+            encoded = head.encode(_CODECS[version])
+        except UnicodeEncodeError as exc:
+            raise StompProtocolError(
+                f'Headers cannot be encoded in version {version} ({StompSpec.CODECS[version]}): {exc.object[exc.start:exc.end]!r}'
+            ) from exc
+        return b''.join((encoded, body, b'\x00'))
+
+    def _headerLines(self, escape: Callable[[str], str] | None, command: str) -> list[str]:
+        """The header lines, each name and value escaped or checked one by one."""
+        lines = []
+        append = lines.append
         if escape is None:
             for name, value in self._headerItems():
                 if StompSpec.HEADER_SEPARATOR in name:
@@ -129,24 +204,7 @@ class StompFrame:
         else:
             for name, value in self._headerItems():
                 append(f'{escape(name)}:{escape(value)}')
-        contentLength = headers.get(StompSpec.CONTENT_LENGTH_HEADER)
-        if contentLength is None:
-            if b'\x00' in body:
-                # Without a length the receiver would cut the body at its first NUL.
-                append(f'{StompSpec.CONTENT_LENGTH_HEADER}:{len(body)}')
-        elif contentLength != str(len(body)):
-            raise StompProtocolError(
-                f'Header content-length does not match the body: {contentLength!r} [body has {len(body)} bytes]'
-            )
-        append('\n')
-        head = '\n'.join(lines)
-        try:
-            encoded = head.encode(StompSpec.CODECS[version])
-        except UnicodeEncodeError as exc:
-            raise StompProtocolError(
-                f'Headers cannot be encoded in version {version} ({StompSpec.CODECS[version]}): {exc.object[exc.start:exc.end]!r}'
-            ) from exc
-        return b''.join((encoded, body, b'\x00'))
+        return lines
 
     def _headerItems(self) -> Iterable[tuple[str, str]]:
         headers = self.headers
@@ -211,6 +269,19 @@ class StompHeartBeat:
 
     def info(self) -> str:
         return 'heart-beat'
+
+
+def _toHeaders(headers: Headers | None) -> dict[str, str]:
+    """A new dict of the headers given (a mapping or pairs), names and values turned into ``str``."""
+    if type(headers) is dict:  # the common case, without the slower isinstance() of an ABC
+        items = headers.items()
+    else:
+        items = headers.items() if isinstance(headers, Mapping) else (headers or ())  # type: ignore[union-attr]
+    return {str(name): str(value) for name, value in items}
+
+
+def _toBody(body: bytes | str) -> bytes:
+    return body.encode('utf-8') if isinstance(body, str) else bytes(body)
 
 
 def _maskedHeaders(headers: dict[str, str]) -> dict[str, str]:
