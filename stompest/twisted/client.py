@@ -18,8 +18,9 @@ Beyond 2.3 (all opt-in):
 * No stale acknowledgements: ACK/NACK of a MESSAGE received on an earlier connection is not sent
   (the broker would refuse it, or ack a redelivery); a WARNING is logged and the Deferred fires
   with ``None`` without sending anything.
-* ``maxInFlight``: see :class:`~stompest.twisted.listener.SubscriptionListener` (back-pressure:
-  the client stops reading while a subscription has that many unfinished handlers).
+* ``maxInFlight``: see :class:`~stompest.twisted.listener.SubscriptionListener` (at most that
+  many unfinished handlers per subscription; further messages wait in a bounded queue, and only
+  when that overflows does the client stop reading from the connection).
 * ``heartBeatTolerance``: how many server heart-beat intervals of silence are tolerated.
 * :meth:`Stomp.dropConnection`: close at once, without DISCONNECT.
 
@@ -82,6 +83,28 @@ def _firstError(failure: Failure) -> Failure:
     return failure.value.subFailure  # type: ignore[union-attr]
 
 
+def _toNone(result: Any) -> None:
+    return None
+
+
+def _gather(waits: list[defer.Deferred]) -> defer.Deferred:
+    """One Deferred for the listeners' Deferreds: the only one, or all of them (first failure wins)."""
+    if len(waits) == 1:
+        return waits[0]
+    return defer.gatherResults(waits, consumeErrors=True).addErrback(_firstError)
+
+
+#: the listener hooks (see :mod:`stompest.twisted.listener`)
+_HOOKS = tuple(name for name in vars(Listener) if name.startswith('on'))
+
+
+def _overrides(listener: Any, name: str) -> bool:
+    """Whether ``listener`` does something on hook ``name`` (the base class's hooks are no-ops)."""
+    if isinstance(listener, Listener):
+        return getattr(type(listener), name) is not getattr(Listener, name) or name in getattr(listener, '__dict__', ())
+    return hasattr(listener, name)
+
+
 class Stomp:
     """A Twisted STOMP client.
 
@@ -96,7 +119,8 @@ class Stomp:
     :param receiptTimeout: seconds to wait for a RECEIPT (``None``: no limit) before the operation
         fails with :class:`~stompest.error.StompCancelledError`.
     :param autoReconnect: reconnect after an unexpected loss (see the module documentation).
-    :param maxInFlight: the default per-subscription limit of concurrently handled messages.
+    :param maxInFlight: the default per-subscription limit of concurrently handled messages
+        (see :class:`~stompest.twisted.listener.SubscriptionListener`).
     :param heartBeatTolerance: drop the connection after ``serverHeartBeat`` times this much silence.
     :param rng: the failover schedule's randomness (``random.Random(seed)`` for repeatable walks).
     :param isLocalHost: passed to :class:`~stompest.protocol.failover.StompFailoverTransport`.
@@ -135,6 +159,7 @@ class Stomp:
         #: the STOMP session (state, version, subscriptions, heart-beat clocks)
         self.session = StompSession(config.version, config.check, clock=reactor.seconds)
         self._listeners: list[Listener] = []
+        self._hooks: dict[str, list[Listener]] = {name: [] for name in _HOOKS}
         self._lostListeners: list[Listener] = []
         self._phase = _IDLE
         self._protocol: StompProtocol | None = None
@@ -203,27 +228,46 @@ class Stomp:
         """Add a listener (once)."""
         if listener not in self._listeners:
             self._listeners.append(listener)
+            self._rebuildHooks()
             listener.onAdd(self)
 
     def remove(self, listener: Listener) -> None:
         """Remove a listener (no error if it is not there)."""
         if listener in self._listeners:
             self._listeners.remove(listener)
+            self._rebuildHooks()
 
-    def _notify(self, event: Callable[[Listener], Any], listeners: list[Listener] | None = None) -> defer.Deferred:
-        waits = []
-        for listener in list(self._listeners if listeners is None else listeners):
-            if listeners is None and listener not in self._listeners:  # removed by an earlier listener's reaction
-                continue
-            result = event(listener)
-            if isinstance(result, defer.Deferred):
-                waits.append(result)
-        if not waits:
+    def _rebuildHooks(self) -> None:
+        # Per hook, only the listeners that override it: the base class's no-ops are never called
+        # (most frames concern one or two of the default listeners). A new dict on every change,
+        # so a notification loop holding the old lists can tell that listeners changed under it.
+        self._hooks = {name: [each for each in self._listeners if _overrides(each, name)] for name in _HOOKS}
+
+    def _notify(self, name: str, *args: Any, listeners: list[Listener] | None = None) -> defer.Deferred:
+        """Call hook ``name`` with ``(self, *args)`` on the listeners overriding it; a Deferred for
+        the Deferreds they returned (the first failure wins)."""
+        waits = self._notifyEach(name, args, listeners)
+        if waits is None:
             return defer.succeed(None)
-        if len(waits) == 1:
-            return waits[0]
-        gathered = defer.gatherResults(waits, consumeErrors=True)
-        return gathered.addErrback(_firstError)
+        return _gather(waits)
+
+    def _notifyEach(self, name: str, args: tuple[Any, ...], listeners: list[Listener] | None = None) -> list | None:
+        if listeners is not None:
+            hooks = [each for each in listeners if _overrides(each, name)]
+        else:
+            hooks = self._hooks[name]
+        waits = None
+        current = self._hooks
+        for listener in hooks:
+            if listeners is None and self._hooks is not current and listener not in self._listeners:
+                continue  # removed by an earlier listener's reaction
+            result = getattr(listener, name)(self, *args)
+            if isinstance(result, defer.Deferred):
+                if waits is None:
+                    waits = [result]
+                else:
+                    waits.append(result)
+        return waits
 
     # -- connecting -------------------------------------------------------------------------------
 
@@ -316,7 +360,7 @@ class Stomp:
             return broker
 
     def _notifyReconnecting(self, broker: dict[str, Any], delay: float, attempt: int) -> None:
-        self._notify(lambda listener: listener.onReconnecting(self, broker, delay, attempt), self._lostListeners)
+        self._notify('onReconnecting', broker, delay, attempt, listeners=self._lostListeners)
 
     def _connectTransport(self, broker: dict[str, Any], timeout: float | None) -> defer.Deferred:
         try:
@@ -347,7 +391,7 @@ class Stomp:
                 args['host'] or broker['host'],
                 args['heartBeats'],
             )
-            waiting = self._notify(lambda listener: listener.onConnect(self, frame, args['connectedTimeout']))
+            waiting = self._notify('onConnect', frame, args['connectedTimeout'])
             self.sendFrame(frame)
             yield waiting
         except BaseException as exc:
@@ -416,7 +460,7 @@ class Stomp:
         log.info('Disconnecting%s ...', f' ({reason})' if reason is not None else '')
         self._clearPauses()
         try:
-            yield self._notify(lambda listener: listener.onDisconnect(self, reason, timeout))
+            yield self._notify('onDisconnect', reason, timeout)
         except Exception as exc:
             log.warning('Disconnecting anyway: %s', exc)
             if self._disconnectReason is None:
@@ -501,10 +545,11 @@ class Stomp:
             self._clientAckTokens.clear()
         self._pauses.clear()
         reason = None if outcome is None else Failure(outcome)
-        self._notify(lambda listener: listener.onConnectionLost(self, reason))
-        self._notify(lambda listener: listener.onCleanup(self))
+        self._notify('onConnectionLost', reason)
+        self._notify('onCleanup')
         self._lostListeners = list(self._listeners)
         del self._listeners[:]
+        self._rebuildHooks()
 
     def _finish(self, outcome: BaseException | None) -> None:
         self._phase = _IDLE
@@ -546,7 +591,7 @@ class Stomp:
             return
         self._phase = _CONNECTED
         log.info('Reconnected to %s', _brokerText(result))
-        self._notify(lambda listener: listener.onReconnected(self, result))
+        self._notify('onReconnected', result)
         waiters, self._usableWaiters = self._usableWaiters, []
         for waiter in waiters:
             waiter.callback(None)
@@ -576,7 +621,7 @@ class Stomp:
             elif command == StompSpec.RECEIPT:
                 self._onReceipt(frame)
             elif command == StompSpec.ERROR:
-                self._notify(lambda listener: listener.onError(self, frame))
+                self._notify('onError', frame)
             elif command == StompSpec.CONNECTED:
                 self._onConnected(frame)
             else:
@@ -590,7 +635,7 @@ class Stomp:
         self.session.connected(frame)
         if self._protocol is not None:
             self._protocol.parser.version = self.session.version
-        self._notify(lambda listener: listener.onConnected(self, frame))
+        self._notify('onConnected', frame)
 
     def _onMessage(self, frame: StompFrame) -> None:
         if self._phase == _DISCONNECTING or self.session.state == StompSession.DISCONNECTING:
@@ -606,7 +651,7 @@ class Stomp:
             self._unacked[id(frame)] = (frame, self._generation)
         if context is None:
             log.warning('No handler for subscription %r: message left to the caller [%s]', token, frame.info())
-        self._notify(lambda listener: listener.onMessage(self, frame, context))
+        self._notifyEach('onMessage', (frame, context))
 
     def _onReceipt(self, frame: StompFrame) -> None:
         try:
@@ -614,17 +659,18 @@ class Stomp:
         except StompProtocolError as exc:
             log.warning('Ignoring receipt: %s', exc)
             return
-        self._notify(lambda listener: listener.onReceipt(self, frame, receiptId))
+        self._notifyEach('onReceipt', (frame, receiptId))
 
     # -- back-pressure ----------------------------------------------------------------------------
 
     def pauseReading(self, key: Any) -> None:
-        """Stop reading frames until every ``key`` that paused called :meth:`resumeReading`
-        (ignored while disconnecting: the DISCONNECT receipt must get through)."""
+        """Stop reading from the connection until every ``key`` that paused called
+        :meth:`resumeReading` (ignored while disconnecting: the DISCONNECT receipt must get
+        through). Frames already read are still handled; nothing more is read from the socket."""
         if self._phase == _DISCONNECTING or self._protocol is None:
             return
         if not self._pauses:
-            log.info('Pausing reading (messages in flight)')
+            log.info('Pausing reading (too many messages queued for their handlers)')
         self._pauses.add(key)
         self._protocol.pauseReading()
 
@@ -660,24 +706,44 @@ class Stomp:
         protocol.send(frame)
         self.session.sent()
 
-    def _transmit(self, frame: StompFrame) -> defer.Deferred:
-        waiting = self._notify(lambda listener: listener.onSend(self, frame))
+    def _transmitNow(self, frame: StompFrame) -> defer.Deferred | None:
+        """Tell the ``onSend`` listeners, write ``frame``. ``None`` when nothing is left to wait for
+        (the common case: no receipt); else a Deferred for what the listeners wait for (fires
+        with ``None``). A frame that cannot be written: a failed Deferred."""
+        waits = self._notifyEach('onSend', (frame,))
         try:
             self.sendFrame(frame)
         except Exception:
-            waiting.addErrback(lambda _: None)
-            if not waiting.called:
-                waiting.cancel()
-            return defer.fail()
-        return waiting.addCallback(lambda _: None)
+            failure = Failure()
+            for waiting in waits or ():
+                waiting.addErrback(_toNone)
+                if not waiting.called:
+                    waiting.cancel()
+            return defer.fail(failure)
+        if waits is None:
+            return None
+        return _gather(waits).addCallback(_toNone)
 
-    @defer.inlineCallbacks
+    def _transmit(self, frame: StompFrame) -> defer.Deferred:
+        waiting = self._transmitNow(frame)
+        return defer.succeed(None) if waiting is None else waiting
+
+    def _later(self, build: Callable[[], StompFrame]) -> defer.Deferred:
+        """Build and transmit a frame once the client is usable (after a reconnect)."""
+        return self._whenUsable().addCallback(lambda _: self._transmit(build()))
+
     def send(
         self, destination: str, body: bytes | str = b'', headers: Headers | None = None, receipt: str | None = None
-    ) -> Any:
-        """Send a message; fires after it was written (after its RECEIPT, with ``receipt``)."""
-        yield self._whenUsable()
-        yield self._transmit(self.session.send(destination, body, headers, receipt))
+    ) -> defer.Deferred:
+        """Send a message; fires after it was written (after its RECEIPT, with ``receipt``).
+        While reconnecting, the message waits for the new connection."""
+        if self._phase == _RECONNECTING:
+            return self._later(lambda: self.session.send(destination, body, headers, receipt))
+        try:
+            frame = self.session.send(destination, body, headers, receipt)
+        except Exception:
+            return defer.fail()
+        return self._transmit(frame)
 
     @defer.inlineCallbacks
     def subscribe(
@@ -701,7 +767,7 @@ class Stomp:
             self._clientAckTokens.add(token)
         if isinstance(listener, Listener):
             self.add(listener)
-        yield self._notify(lambda each: each.onSubscribe(self, frame, listener))
+        yield self._notify('onSubscribe', frame, listener)
         yield self._transmit(frame)
         return token
 
@@ -712,7 +778,7 @@ class Stomp:
         context = self.session.subscription(token)
         frame = self.session.unsubscribe(token, receipt)
         self._clientAckTokens.discard(token)
-        yield self._notify(lambda each: each.onUnsubscribe(self, frame, context))
+        yield self._notify('onUnsubscribe', frame, context)
         if isinstance(context, Listener):
             self.remove(context)
         yield self._transmit(frame)
@@ -726,21 +792,40 @@ class Stomp:
             return True
         return False
 
-    @defer.inlineCallbacks
-    def ack(self, frame: StompFrame, receipt: str | None = None) -> Any:
+    def ack(self, frame: StompFrame, receipt: str | None = None) -> defer.Deferred:
         """ACK a received MESSAGE (not sent, only logged, if it came on an earlier connection)."""
-        if self._isStale(frame):
-            return None
-        yield self._whenUsable()
-        yield self._transmit(self.session.ack(frame, receipt))
+        return self._acknowledge(self.session.ack, frame, receipt)
 
-    @defer.inlineCallbacks
-    def nack(self, frame: StompFrame, receipt: str | None = None) -> Any:
+    def nack(self, frame: StompFrame, receipt: str | None = None) -> defer.Deferred:
         """NACK a received MESSAGE (STOMP 1.1+; same stale rule as :meth:`ack`)."""
+        return self._acknowledge(self.session.nack, frame, receipt)
+
+    def _acknowledge(
+        self, build: Callable[[StompFrame, str | None], StompFrame], frame: StompFrame, receipt: str | None
+    ) -> defer.Deferred:
+        if self._isStale(frame):
+            return defer.succeed(None)
+        if self._phase == _RECONNECTING:
+            return self._later(lambda: build(frame, receipt))
+        try:
+            ackFrame = build(frame, receipt)
+        except Exception:
+            return defer.fail()
+        return self._transmit(ackFrame)
+
+    def _ackNow(self, frame: StompFrame) -> defer.Deferred | None:
+        """ACK for :class:`~stompest.twisted.listener.SubscriptionListener`: ``None`` when the ACK
+        was written (or is stale) and nothing is left to wait for, else a Deferred as :meth:`ack`'s.
+        May raise (the listener logs it)."""
         if self._isStale(frame):
             return None
-        yield self._whenUsable()
-        yield self._transmit(self.session.nack(frame, receipt))
+        if self._phase == _RECONNECTING:
+            return self.ack(frame)
+        return self._transmitNow(self.session.ack(frame))
+
+    def _forgetMessage(self, frame: StompFrame) -> None:
+        """A MESSAGE that will never be acknowledged (dropped before its handler started)."""
+        self._unacked.pop(id(frame), None)
 
     @defer.inlineCallbacks
     def begin(self, transaction: str | None = None, receipt: str | None = None) -> Any:

@@ -36,7 +36,9 @@ kept (as the subscription's context) for replay after a reconnect.
 from __future__ import annotations
 
 import logging
+from collections import deque
 from collections.abc import Callable
+from types import CoroutineType
 from typing import TYPE_CHECKING, Any
 
 from twisted.internet import defer
@@ -323,8 +325,8 @@ def sendToErrorDestination(
 class SubscriptionListener(Listener):
     """Runs a message handler for one subscription.
 
-    :param handler: ``handler(connection, frame)``; it may return a Deferred (the message counts
-        as in flight until it fires).
+    :param handler: ``handler(connection, frame)``; it may return a Deferred or a coroutine (the
+        message counts as in flight until it finishes).
     :param ack: ACK the message when the handler succeeded (only when the subscription's ack mode
         is ``client`` or ``client-individual``).
     :param errorDestination: where the default ``onMessageFailed`` forwards messages whose
@@ -334,15 +336,29 @@ class SubscriptionListener(Listener):
         (or its Deferred fires) the message is ACKed (with ``ack``); when it raises (or its
         Deferred fails) the client disconnects gracefully with that failure as the reason, and the
         message is not ACKed.
-    :param maxInFlight: at most this many messages of this subscription are handled at once;
-        when the limit is reached the client stops reading from the connection until one of them
-        is done (``None``: the client's ``maxInFlight``; 0 or ``None`` there: no limit). Tell the
-        broker not to push more than that either: ActiveMQ ``activemq.prefetchSize``, RabbitMQ
-        ``prefetch-count`` as SUBSCRIBE headers (:attr:`StompSpec.ACTIVEMQ_PREFETCH_SIZE_HEADER`,
-        :attr:`StompSpec.RABBITMQ_PREFETCH_COUNT_HEADER`).
+    :param maxInFlight: at most this many messages of this subscription are handled at once
+        (``None``: the client's ``maxInFlight``; 0 or ``None`` there: no limit). Further messages
+        wait in a queue, first in first out, and are started as handlers finish.
+    :param maxQueued: how many messages may wait in that queue (``None``: as many as
+        ``maxInFlight``). When more arrive, the client stops reading from the connection
+        (back-pressure) until the queue is down to half of it. Every other frame (RECEIPT,
+        ERROR, heart-beats) is handled at once whatever the limits, so a handler waiting for a
+        RECEIPT (e.g. it sends its output with ``receipt=`` and lets the message be ACKed after)
+        gets it, as long as reading is not paused.
 
-    A handler still running when a graceful disconnect's ``timeout`` expires is cancelled
-    (its Deferred's ``cancel()``); its message is neither ACKed nor forwarded.
+    Set the broker's prefetch to at most ``maxInFlight``: ActiveMQ ``activemq.prefetchSize``,
+    RabbitMQ ``prefetch-count`` as SUBSCRIBE headers (:attr:`StompSpec.ACTIVEMQ_PREFETCH_SIZE_HEADER`,
+    :attr:`StompSpec.RABBITMQ_PREFETCH_COUNT_HEADER`) with an ack mode of ``client`` or
+    ``client-individual``. Then the broker never has more unacknowledged messages out than the
+    handlers may run, nothing is ever queued, reading is never paused and receipts always flow.
+    With a larger prefetch (more than ``maxInFlight + maxQueued``) reading may pause, and while
+    it is paused the frames behind the queued messages are not read: handlers waiting for such a
+    RECEIPT then wait until a handler finishes for another reason (or a receipt timeout).
+
+    Queued messages are never started once the connection is gone or a graceful disconnect began:
+    they are dropped without an ACK, and the broker redelivers them. A handler still running
+    when a graceful disconnect's ``timeout`` expires is cancelled (its Deferred's ``cancel()``);
+    its message is neither ACKed nor forwarded.
     """
 
     def __init__(
@@ -352,42 +368,60 @@ class SubscriptionListener(Listener):
         errorDestination: str | None = None,
         onMessageFailed: Callable[..., Any] | None = None,
         maxInFlight: int | None = None,
+        *,
+        maxQueued: int | None = None,
     ) -> None:
+        if maxQueued is not None and maxQueued < 0:
+            raise ValueError(f'maxQueued must not be negative [maxQueued={maxQueued}]')
         self._handler = handler
         self._ack = ack
         self._errorDestination = errorDestination
         self._onMessageFailed = onMessageFailed or sendToErrorDestination
         self._maxInFlight = maxInFlight
+        self._maxQueued = maxQueued
         self._limit: int | None = maxInFlight
-        self._ackMode = StompSpec.ACK_AUTO
+        self._queueLimit = maxQueued if maxQueued is not None else (maxInFlight or 0)
+        self._clientAck = False
         self._handling: set[defer.Deferred] = set()
         self._inFlight = 0
+        self._queue: deque[StompFrame] = deque()
         self._idleWaiters: list[defer.Deferred] = []
         self._pausing = False
+        self._starting = False
 
     @property
     def inFlight(self) -> int:
         """How many messages of this subscription are being handled."""
         return self._inFlight
 
+    @property
+    def queued(self) -> int:
+        """How many messages of this subscription wait for a handler slot."""
+        return len(self._queue)
+
     def onSubscribe(self, connection: Stomp, frame: StompFrame, context: Any) -> None:
         if context is not self:
             return
-        self._ackMode = frame.headers.get(StompSpec.ACK_HEADER, StompSpec.ACK_AUTO)
+        ackMode = frame.headers.get(StompSpec.ACK_HEADER, StompSpec.ACK_AUTO)
+        self._clientAck = ackMode in StompSpec.CLIENT_ACK_MODES
         self._limit = self._maxInFlight if self._maxInFlight is not None else connection.maxInFlight
+        self._queueLimit = self._maxQueued if self._maxQueued is not None else (self._limit or 0)
 
     def onMessage(self, connection: Stomp, frame: StompFrame, context: Any) -> None:
         if context is not self:
             return
-        self._inFlight += 1
-        if self._limit and self._inFlight >= self._limit and not self._pausing:
-            self._pausing = True
-            connection.pauseReading(self)
-        self._process(connection, frame).addErrback(self._logFailure, frame).addBoth(self._done, connection)
+        if self._queue or (self._limit and self._inFlight >= self._limit):
+            self._queue.append(frame)
+            if len(self._queue) > self._queueLimit and not self._pausing:
+                self._pausing = True
+                connection.pauseReading(self)
+            return
+        self._start(connection, frame)
 
     def onDisconnect(
         self, connection: Stomp, failure: BaseException | None, timeout: float | None
     ) -> defer.Deferred | None:
+        self._dropQueued(connection, 'disconnecting')
         if not self._inFlight:
             return None
         idle: defer.Deferred[Any] = defer.Deferred(canceller=self._forgetWaiter)
@@ -408,47 +442,109 @@ class SubscriptionListener(Listener):
 
         return withTimeout(idle, timeout, connection.reactor, cancelled).addErrback(cancelHandlers)
 
+    def onConnectionLost(self, connection: Stomp, reason: Failure | None) -> None:
+        self._dropQueued(connection, 'connection lost')
+
+    def _dropQueued(self, connection: Stomp, why: str) -> None:
+        # The client withdrew every pause itself (disconnect, teardown); only our flag is left.
+        self._pausing = False
+        if not self._queue:
+            return
+        dropped, self._queue = self._queue, deque()
+        log.info(
+            'Not handling %d queued message(s) (%s): not acknowledged, the broker redelivers them', len(dropped), why
+        )
+        for frame in dropped:
+            connection._forgetMessage(frame)
+
     def _forgetWaiter(self, waiter: defer.Deferred) -> None:
         if waiter in self._idleWaiters:
             self._idleWaiters.remove(waiter)
 
-    @defer.inlineCallbacks
-    def _process(self, connection: Stomp, frame: StompFrame) -> Any:
-        handling = defer.maybeDeferred(self._handler, connection, frame)
-        self._handling.add(handling)
+    # -- one message -------------------------------------------------------------------------------
+    # The common case runs without a Deferred: a handler returning a plain value is ACKed at once.
+
+    def _start(self, connection: Stomp, frame: StompFrame) -> None:
+        self._inFlight += 1
         try:
-            yield handling
-        except defer.CancelledError:
+            result = self._handler(connection, frame)
+        except BaseException:
+            result = Failure()
+        if type(result) is CoroutineType:
+            result = defer.Deferred.fromCoroutine(result)
+        if isinstance(result, defer.Deferred):
+            self._handling.add(result)
+            result.addBoth(self._handled, connection, frame, result)
+        elif isinstance(result, Failure):
+            self._failed(connection, frame, result)
+        else:
+            self._succeeded(connection, frame)
+
+    def _handled(self, result: Any, connection: Stomp, frame: StompFrame, handling: defer.Deferred) -> None:
+        self._handling.discard(handling)
+        if isinstance(result, Failure):
+            self._failed(connection, frame, result)
+        else:
+            self._succeeded(connection, frame)
+
+    def _succeeded(self, connection: Stomp, frame: StompFrame) -> None:
+        if self._ack and self._clientAck:
+            try:
+                acking = connection._ackNow(frame)
+            except Exception:
+                self._logFailure(Failure(), frame)
+            else:
+                if acking is not None:
+                    acking.addErrback(self._logFailure, frame).addBoth(self._doneCallback, connection)
+                    return
+        self._done(connection)
+
+    def _failed(self, connection: Stomp, frame: StompFrame, failure: Failure) -> None:
+        self._recover(connection, frame, failure).addErrback(self._logFailure, frame).addBoth(
+            self._doneCallback, connection
+        )
+
+    @defer.inlineCallbacks
+    def _recover(self, connection: Stomp, frame: StompFrame, failure: Failure) -> Any:
+        if failure.check(defer.CancelledError):
             log.warning('Message handler cancelled, message not acknowledged: %s', frame.info())
             return
-        except Exception:
-            failure = Failure()
-            log.error(
-                'Message handler failed: %s [%s]', failure.getErrorMessage(), frame.info(), exc_info=failure.value
-            )
-            try:
-                yield defer.maybeDeferred(self._onMessageFailed, connection, failure, frame, self._errorDestination)
-            except Exception as exc:
-                log.error('Disconnecting: message could not be handled (%s) [%s]', exc, frame.info())
-                connection.disconnect(reason=exc).addErrback(lambda _: None)  # the reason reaches `disconnected`
-                return
-        finally:
-            self._handling.discard(handling)
-        if self._ack and self._ackMode in StompSpec.CLIENT_ACK_MODES:
+        log.error('Message handler failed: %s [%s]', failure.getErrorMessage(), frame.info(), exc_info=failure.value)
+        try:
+            yield defer.maybeDeferred(self._onMessageFailed, connection, failure, frame, self._errorDestination)
+        except Exception as exc:
+            log.error('Disconnecting: message could not be handled (%s) [%s]', exc, frame.info())
+            connection.disconnect(reason=exc).addErrback(lambda _: None)  # the reason reaches `disconnected`
+            return
+        if self._ack and self._clientAck:
             yield connection.ack(frame)
 
     def _logFailure(self, failure: Failure, frame: StompFrame) -> None:
         log.error('Message processing failed: %s [%s]', failure.getErrorMessage(), frame.info())
 
-    def _done(self, result: Any, connection: Stomp) -> None:
+    def _doneCallback(self, result: Any, connection: Stomp) -> None:
+        self._done(connection)
+
+    def _done(self, connection: Stomp) -> None:
         self._inFlight -= 1
-        if self._pausing and (not self._limit or self._inFlight < self._limit):
+        if self._queue and not self._starting:
+            self._startQueued(connection)
+        if self._pausing and len(self._queue) <= self._queueLimit // 2:
             self._pausing = False
             connection.resumeReading(self)
-        if not self._inFlight:
+        if not self._inFlight and not self._queue:
             waiters, self._idleWaiters = self._idleWaiters, []
             for waiter in waiters:
                 waiter.callback(None)
+
+    def _startQueued(self, connection: Stomp) -> None:
+        # A loop, not recursion: a synchronous handler finishes (and calls _done) inside _start.
+        self._starting = True
+        try:
+            while self._queue and not (self._limit and self._inFlight >= self._limit):
+                self._start(connection, self._queue.popleft())
+        finally:
+            self._starting = False
 
 
 def defaultListeners() -> list[Listener]:

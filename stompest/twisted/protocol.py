@@ -10,9 +10,11 @@ Two properties matter to the client:
   bytes to be delivered (a test pump does that). Frames are always handed over one at a time and
   in order: bytes that arrive while a frame is being handled are buffered and picked up by the
   loop already running; nothing is handed over after the connection was closed.
-* **Back-pressure.** :meth:`StompProtocol.pauseReading` stops handing over frames and asks the
-  transport to stop reading (``pauseProducing``); :meth:`StompProtocol.resumeReading` undoes both
-  and hands over what was buffered meanwhile.
+* **Back-pressure.** :meth:`StompProtocol.pauseReading` asks the transport to stop reading
+  (``pauseProducing``); :meth:`StompProtocol.resumeReading` undoes it. Frames already read keep
+  being handed over while paused: one of them may be the RECEIPT a handler waits for, and holding
+  it back would deadlock the handlers the pause waits for. What is buffered is at most what one
+  read delivered.
 """
 
 from __future__ import annotations
@@ -130,7 +132,7 @@ class StompProtocol(Protocol):
             self._report(Failure(self.closeReason))
 
     def pauseReading(self) -> None:
-        """Stop handing over frames and stop reading from the transport (back-pressure)."""
+        """Stop reading from the transport (back-pressure); frames already read are still handed over."""
         if self._paused:
             return
         self._paused = True
@@ -138,13 +140,12 @@ class StompProtocol(Protocol):
             self.transport.pauseProducing()
 
     def resumeReading(self) -> None:
-        """Undo :meth:`pauseReading` and hand over the frames buffered meanwhile."""
+        """Undo :meth:`pauseReading`."""
         if not self._paused:
             return
         self._paused = False
         if not self._closed and self.transport is not None:
             self.transport.resumeProducing()
-        self._drain()
 
     # -- internals --------------------------------------------------------------------------------
 
@@ -153,7 +154,7 @@ class StompProtocol(Protocol):
             return
         self._dispatching = True
         try:
-            while not (self._paused or self._closed):
+            while not self._closed:
                 try:
                     frame = self._parser.get()
                 except StompFrameError as exc:

@@ -253,3 +253,46 @@ def test_errorFrameFailsDisconnectedWithTheFrame(broker, destination):
     assert caught.value.frame.headers.get(StompSpec.MESSAGE_HEADER)
     with pytest.raises(StompProtocolError):  # the receipt it asked for will never come
         yield acking
+
+
+# -- maxInFlight -----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize('prefetch', [50, 100], ids=['prefetch=maxInFlight', 'prefetch=2xmaxInFlight'])
+@pytest_twisted.inlineCallbacks
+def test_maxInFlightTransformerWaitingForReceiptsDoesNotDeadlock(broker, destination, prefetch):
+    # Each handler forwards its message with a receipt and is done (its input ACKed) when the
+    # RECEIPT arrives. Up to 2.x's design the client stopped reading at maxInFlight, so those
+    # RECEIPTs were never read: nothing moved again.
+    count, maxInFlight = 300, 50
+    output = destination + '.out'
+    producer = yield connected(broker)
+    yield sendAll(producer, destination, [str(seq).encode() for seq in range(count)])
+    yield producer.disconnect(receipt='produced', timeout=WAIT)
+
+    client = yield connected(broker)
+    handled = []
+    done = defer.Deferred()
+    peak = [0]
+
+    def transform(connection, frame):
+        handled.append(int(frame.body))
+        peak[0] = max(peak[0], listener.inFlight)
+        sending = connection.send(output, frame.body, receipt=f'out-{frame.body.decode()}')
+        if len(handled) == count:
+            sending.addCallback(lambda _: done.callback(None))
+        return sending
+
+    listener = SubscriptionListener(transform, ack=True, maxInFlight=maxInFlight)
+    headers = dict(INDIVIDUAL, **{
+        StompSpec.ACTIVEMQ_PREFETCH_SIZE_HEADER: prefetch, StompSpec.RABBITMQ_PREFETCH_COUNT_HEADER: prefetch,
+    })
+    client.subscribe(destination, headers, listener=listener)
+    yield done.addTimeout(30, reactor)
+    assert sorted(handled) == list(range(count))
+    assert peak[0] <= maxInFlight
+    assert not client.readingPaused  # the queue absorbed what the prefetch allows beyond maxInFlight
+    yield client.disconnect(receipt='bye', timeout=WAIT)
+    forwarded = yield drain(broker, output, count, timeout=30)
+    assert sorted(int(frame.body) for frame in forwarded) == list(range(count))
+    first, seen = yield nextBodyIs(broker, destination, b'marker')  # every input was ACKed
+    assert first, seen

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from twisted.internet import defer
 from twisted.internet.testing import MemoryReactorClock
+from twisted.python.failure import Failure
 
 from stompest.config import StompConfig
 from stompest.error import StompCancelledError, StompConnectionError
+from stompest.protocol.frame import StompFrame
 from stompest.protocol.spec import StompSpec
 from stompest.twisted import Stomp
-from stompest.twisted.listener import SubscriptionListener
+from stompest.twisted.listener import Listener, SubscriptionListener, defaultListeners
 
-from .helpers import FakeBroker, FakeEndpoints, assertNoResult, failureOf, successOf
+from .helpers import FakeBroker, FakeEndpoints, assertNoResult, failureOf, sentFrames, successOf
 
 URI = 'tcp://broker.invalid:61613'
 QUEUE = '/queue/in'
@@ -285,4 +287,106 @@ def test_version10SubscriptionByDestination():
     link.pump()
     assert handled == [b'old']
     assert link.broker.framesOf('ACK')[0].headers == {'message-id': 'message-1'}
+    closeCleanly(reactor, client, link)
+
+
+# -- the fast paths keep the semantics --------------------------------------------------------------
+
+
+def test_sendWithoutReceiptIsWrittenBeforeItReturns():
+    reactor, endpoints, client, link = connected()
+    link.clientTransport.clear()
+    sending = client.send('/queue/a', b'now')
+    assert b'SEND\ndestination:/queue/a\n' in link.clientTransport.value()
+    assert successOf(sending) is None
+    closeCleanly(reactor, client, link)
+
+
+def test_misuseFailsTheDeferredRatherThanRaising():
+    from stompest.error import StompProtocolError
+
+    reactor = MemoryReactorClock()
+    client = Stomp(StompConfig(URI, version='1.2'), endpointFactory=FakeEndpoints(), reactor=reactor)
+    failureOf(client.send('/queue/a', b'x'), StompProtocolError)
+    failureOf(client.ack(StompFrame('MESSAGE', {'message-id': '1', 'ack': '1'})), StompProtocolError)
+    failureOf(client.nack(StompFrame('MESSAGE', {'message-id': '1', 'ack': '1'})), StompProtocolError)
+
+
+def test_aListenerWhoseOnSendReturnsADeferredMakesSendWait():
+    gate = defer.Deferred()
+
+    class Gate(Listener):
+        def onSend(self, connection, frame):
+            return gate if frame.command == 'SEND' else None
+
+    reactor, endpoints, client, link = connected(listenersFactory=lambda: defaultListeners() + [Gate()])
+    sending = client.send('/queue/a', b'x')
+    assertNoResult(sending)
+    link.pump()
+    assert len(link.broker.framesOf('SEND')) == 1  # written at once, fires when the listener is done
+    gate.callback('ignored')
+    assert successOf(sending) is None
+    closeCleanly(reactor, client, link)
+
+
+def test_hooksSetOnAnInstanceAndListenersRemovedDuringANotification():
+    seen = []
+    reactor, endpoints, client, link = connected()
+    plain = Listener()
+    plain.onReceipt = lambda connection, frame, receiptId: seen.append(('plain', receiptId))
+    late = Listener()
+    late.onReceipt = lambda connection, frame, receiptId: seen.append(('late', receiptId))
+
+    class Remover(Listener):
+        def onReceipt(self, connection, frame, receiptId):
+            seen.append(('remover', receiptId))
+            connection.remove(late)
+
+    client.add(plain)
+    client.add(Remover())
+    client.add(late)
+    sending = client.send('/queue/a', b'x', receipt='r-1')
+    link.pump()
+    successOf(sending)
+    assert seen == [('plain', 'r-1'), ('remover', 'r-1')]  # `late` was removed before its turn
+    closeCleanly(reactor, client, link)
+
+
+def test_coroutineHandlerIsAwaitedBeforeTheAck():
+    gate = defer.Deferred()
+
+    async def handler(client, frame):
+        await gate
+
+    reactor, client, link, token, listener = subscribed(handler)
+    link.broker.deliver('sub-1', b'one')
+    link.pump()
+    assert link.broker.framesOf('ACK') == [] and listener.inFlight == 1
+    gate.callback(None)
+    link.pump()
+    assert len(link.broker.framesOf('ACK')) == 1 and listener.inFlight == 0
+    closeCleanly(reactor, client, link)
+
+
+def test_handlerReturningAFailureCountsAsFailed():
+    def handler(client, frame):
+        return Failure(ValueError('bad'))
+
+    reactor, client, link, token, listener = subscribed(handler, errorDestination=ERRORS)
+    link.broker.deliver('sub-1', b'payload')
+    link.pump()
+    assert link.broker.framesOf('SEND')[0].headers['stompest-failure'] == 'ValueError: bad'
+    assert link.broker.commands()[-2:] == ['SEND', 'ACK']
+    closeCleanly(reactor, client, link)
+
+
+def test_synchronousHandlerIsAckedWithinTheSameRead():
+    reactor, client, link, token, listener = subscribed(lambda c, f: None)
+    link.brokerTransport.clear()
+    link.broker.deliver('sub-1', b'one')
+    link.broker.deliver('sub-1', b'two')
+    link.client.dataReceived(link.brokerTransport.value())
+    link.brokerTransport.clear()
+    acks = [frame for frame in sentFrames(link.clientTransport) if getattr(frame, 'command', None) == 'ACK']
+    assert [frame.headers['id'] for frame in acks] == ['ack-message-1', 'ack-message-2']
     closeCleanly(reactor, client, link)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import logging
+
 from twisted.internet import defer
 from twisted.internet.testing import MemoryReactorClock
 
 from stompest.config import StompConfig
-from stompest.error import StompConnectionError, StompConnectTimeout, StompHeartBeatTimeout
+from stompest.error import StompCancelledError, StompConnectionError, StompConnectTimeout, StompHeartBeatTimeout
 from stompest.protocol.spec import StompSpec
 from stompest.twisted import Stomp
 from stompest.twisted.listener import Listener, SubscriptionListener, defaultListeners
@@ -242,39 +244,80 @@ def test_errorFrameDoesNotReconnect():
 # -- maxInFlight -----------------------------------------------------------------------------------
 
 
-def test_maxInFlightPausesTheTransportUntilAHandlerFinishes():
-    reactor, endpoints, client = makeClient()
+def connectedClient(**kwargs):
+    reactor, endpoints, client = makeClient(**kwargs)
     connecting = client.connect()
     link = endpoints.attempts[0].succeed()
     successOf(connecting)
-    pending = []
+    return reactor, endpoints, client, link
 
+
+def deferringHandler(handled, pending):
     def handler(connection, frame):
+        handled.append(frame.body)
         pending.append(defer.Deferred())
         return pending[-1]
 
-    listener = SubscriptionListener(handler, maxInFlight=2)
+    return handler
+
+
+def test_maxInFlightQueuesMessagesAndPausesTheTransportOnlyWhenTheQueueOverflows():
+    reactor, endpoints, client, link = connectedClient()
+    handled, pending = [], []
+    listener = SubscriptionListener(deferringHandler(handled, pending), maxInFlight=2, maxQueued=2)
     successOf(client.subscribe(QUEUE, CLIENT_INDIVIDUAL, listener=listener))
     link.pump()
     for body in (b'1', b'2', b'3', b'4'):
         link.broker.deliver('sub-1', body)
     link.pump()
-    assert len(pending) == 2 and listener.inFlight == 2
-    assert link.clientTransport.producerState == 'paused'
-    assert client.readingPaused
-    pending[0].callback(None)
-    link.pump()  # one slot free: reading resumes, the third message comes in, paused again
-    assert len(pending) == 3
-    assert link.clientTransport.producerState == 'paused'
+    assert handled == [b'1', b'2'] and (listener.inFlight, listener.queued) == (2, 2)
+    assert not client.readingPaused and link.clientTransport.producerState == 'producing'  # 2 queued: at the bound
+    link.broker.deliver('sub-1', b'5')
+    link.broker.deliver('sub-1', b'6')
+    link.pump()
+    assert listener.queued == 4
+    assert client.readingPaused and link.clientTransport.producerState == 'paused'
+    pending[0].callback(None)  # a slot: the oldest queued message starts; 3 queued, still above half the bound
+    link.pump()
+    assert handled == [b'1', b'2', b'3'] and listener.queued == 3 and client.readingPaused
     pending[1].callback(None)
+    pending[2].callback(None)  # 1 queued = half the bound: reading resumes
     link.pump()
-    assert len(pending) == 4
-    pending[2].callback(None)
+    assert handled == [b'1', b'2', b'3', b'4', b'5'] and listener.queued == 1
+    assert not client.readingPaused and link.clientTransport.producerState == 'producing'
+    for index in range(3, 6):
+        pending[index].callback(None)
     link.pump()
-    assert link.clientTransport.producerState == 'producing'
-    pending[3].callback(None)
+    assert handled == [b'1', b'2', b'3', b'4', b'5', b'6'] and (listener.inFlight, listener.queued) == (0, 0)
+    acked = [frame.headers['id'] for frame in link.broker.framesOf('ACK')]
+    assert acked == [f'ack-message-{n}' for n in range(1, 7)]
+    disconnecting = client.disconnect()
     link.pump()
+    successOf(disconnecting)
+    assert reactor.getDelayedCalls() == []
+
+
+def test_receiptsAreHandledWhileASubscriptionIsAtItsLimit():
+    # The transformer pattern: each handler sends its output with a receipt and finishes (the
+    # input is ACKed) when the RECEIPT arrives. The old design stopped reading at the limit, so
+    # the RECEIPTs were never read: a deadlock.
+    reactor, endpoints, client, link = connectedClient()
+    handled = []
+
+    def transform(connection, frame):
+        handled.append(frame.body)
+        return connection.send('/queue/out', frame.body.upper(), receipt=f'out-{frame.body.decode()}')
+
+    listener = SubscriptionListener(transform, maxInFlight=2)
+    successOf(client.subscribe(QUEUE, CLIENT_INDIVIDUAL, listener=listener))
+    link.pump()
+    for body in (b'a', b'b', b'c', b'd'):
+        link.broker.deliver('sub-1', body)
+    link.pump()
+    assert handled == [b'a', b'b', b'c', b'd']
+    assert [frame.body for frame in link.broker.framesOf('SEND')] == [b'A', b'B', b'C', b'D']
     assert len(link.broker.framesOf('ACK')) == 4
+    assert (listener.inFlight, listener.queued) == (0, 0) and not client.readingPaused
     disconnecting = client.disconnect()
     link.pump()
     successOf(disconnecting)
@@ -282,23 +325,109 @@ def test_maxInFlightPausesTheTransportUntilAHandlerFinishes():
 
 
 def test_clientWideMaxInFlightIsTheDefault():
-    reactor, endpoints, client = makeClient(maxInFlight=1)
-    connecting = client.connect()
-    link = endpoints.attempts[0].succeed()
-    successOf(connecting)
+    reactor, endpoints, client, link = connectedClient(maxInFlight=1)
     pending = defer.Deferred()
-    successOf(client.subscribe(QUEUE, CLIENT_INDIVIDUAL, listener=SubscriptionListener(lambda c, f: pending)))
+    listener = SubscriptionListener(lambda c, f: pending)
+    successOf(client.subscribe(QUEUE, CLIENT_INDIVIDUAL, listener=listener))
     link.pump()
     link.broker.deliver('sub-1', b'1')
     link.broker.deliver('sub-1', b'2')
     link.pump()
-    assert client.readingPaused
+    assert (listener.inFlight, listener.queued) == (1, 1) and not client.readingPaused  # maxQueued = maxInFlight
+    link.broker.deliver('sub-1', b'3')
+    link.pump()
+    assert listener.queued == 2 and client.readingPaused
     disconnecting = client.disconnect(receipt='bye')  # resumes reading: the receipt must get through
     assert not client.readingPaused
     pending.callback(None)
     link.pump()
     successOf(disconnecting)
     assert reactor.getDelayedCalls() == []
+
+
+def test_disconnectDropsQueuedMessagesWithoutAckAndWaitsForThoseInFlight(caplog):
+    caplog.set_level(logging.INFO, logger='stompest.twisted.listener')
+    reactor, endpoints, client, link = connectedClient()
+    handled, pending = [], []
+    listener = SubscriptionListener(deferringHandler(handled, pending), maxInFlight=1)
+    successOf(client.subscribe(QUEUE, CLIENT_INDIVIDUAL, listener=listener))
+    link.pump()
+    for body in (b'1', b'2', b'3'):
+        link.broker.deliver('sub-1', body)
+    link.pump()
+    assert (listener.inFlight, listener.queued) == (1, 2)
+    disconnecting = client.disconnect(receipt='bye', timeout=5)
+    link.pump()
+    assert listener.queued == 0 and 'Not handling 2 queued message(s) (disconnecting)' in caplog.text
+    assert 'DISCONNECT' not in link.broker.commands()
+    pending[0].callback(None)  # the one in flight finishes: ACKed; the queued ones never start
+    link.pump()
+    assert handled == [b'1']
+    assert [frame.headers['id'] for frame in link.broker.framesOf('ACK')] == ['ack-message-1']
+    assert link.broker.commands()[-1] == 'DISCONNECT'
+    successOf(disconnecting)
+    assert client._unacked == {}
+    assert reactor.getDelayedCalls() == []
+
+
+def test_disconnectTimeoutWithQueuedMessagesAcksNothing():
+    reactor, endpoints, client, link = connectedClient()
+    handled, pending = [], []
+    listener = SubscriptionListener(deferringHandler(handled, pending), maxInFlight=1)
+    successOf(client.subscribe(QUEUE, CLIENT_INDIVIDUAL, listener=listener))
+    link.pump()
+    for body in (b'1', b'2'):
+        link.broker.deliver('sub-1', body)
+    link.pump()
+    disconnecting = client.disconnect(timeout=5)
+    reactor.advance(5)  # the handler is cancelled; the queued message is not started in its slot
+    link.pump()
+    assert handled == [b'1'] and (listener.inFlight, listener.queued) == (0, 0)
+    assert link.broker.framesOf('ACK') == []
+    assert link.broker.commands()[-1] == 'DISCONNECT'
+    failureOf(disconnecting, StompCancelledError)
+    failureOf(client.disconnected, StompCancelledError)
+    assert reactor.getDelayedCalls() == []
+
+
+def test_reconnectDropsTheQueuedMessagesOfTheLostConnection():
+    reactor, endpoints, client = reconnectingClient('tcp://a:1', [])
+    connecting = client.connect()
+    first = endpoints.attempts[0].succeed()
+    successOf(connecting)
+    handled, pending = [], []
+    listener = SubscriptionListener(deferringHandler(handled, pending), maxInFlight=1)
+    successOf(client.subscribe(QUEUE, CLIENT_INDIVIDUAL, listener=listener))
+    first.pump()
+    for body in (b'old-1', b'old-2', b'old-3'):
+        first.broker.deliver('sub-1', body)
+    first.pump()
+    assert (listener.inFlight, listener.queued) == (1, 2)
+    first.close()
+    assert listener.queued == 0  # stale: the broker redelivers them
+    second = endpoints.attempts[1].succeed()
+    pending[0].callback(None)  # the old handler's ACK would be stale: not sent
+    second.pump()
+    assert handled == [b'old-1']
+    second.broker.deliver('sub-1', b'new')
+    second.pump()
+    assert handled == [b'old-1', b'new']
+    pending[1].callback(None)
+    second.pump()
+    assert [frame.headers['id'] for frame in second.broker.framesOf('ACK')] == ['ack-message-1']
+    assert first.broker.framesOf('ACK') == []
+    assert client._unacked == {}
+    disconnecting = client.disconnect()
+    second.pump()
+    successOf(disconnecting)
+    assert reactor.getDelayedCalls() == []
+
+
+def test_negativeMaxQueuedIsRefused():
+    import pytest
+
+    with pytest.raises(ValueError, match='maxQueued'):
+        SubscriptionListener(lambda c, f: None, maxQueued=-1)
 
 
 def test_defaultToleranceAllowsActiveMQsLateFirstHeartBeat():
@@ -319,15 +448,19 @@ def test_heartBeatSilenceIsNotCountedWhileReadingIsPaused():
     connecting = client.connect(heartBeats=(0, 1000))
     link = endpoints.attempts[0].succeed(FakeBroker(heartBeats=(1000, 0)))
     successOf(connecting)
-    pending = defer.Deferred()
-    successOf(client.subscribe(QUEUE, CLIENT_INDIVIDUAL, listener=SubscriptionListener(lambda c, f: pending)))
+    handled, pending = [], []
+    listener = SubscriptionListener(deferringHandler(handled, pending), maxInFlight=1, maxQueued=0)
+    successOf(client.subscribe(QUEUE, CLIENT_INDIVIDUAL, listener=listener))
     link.pump()
     link.broker.deliver('sub-1', b'1')
+    link.broker.deliver('sub-1', b'2')
     link.pump()
+    assert client.readingPaused  # one queued, more than maxQueued=0
     reactor.advance(10)
     assertNoResult(client.disconnected)
-    pending.callback(None)
+    pending[0].callback(None)  # the queued message starts, the queue is empty: reading resumes
     link.pump()
+    assert not client.readingPaused and handled == [b'1', b'2']
     reactor.advance(1.9)
     assertNoResult(client.disconnected)
     reactor.advance(0.1)
