@@ -392,12 +392,13 @@ class StompParser:
                 if pos == end:
                     return None
                 self._eolOwed = False
-                self._headStarted = True
-                self._scan = self._counted = self._lineStart = pos
-                self._lines = 0
+                scan = pos
+                fresh = True  # the head's bookkeeping is written only if the frame is incomplete
+            else:
+                scan = self._scan
+                fresh = False
 
             # The head ends with an empty line: LF LF, or in 1.2 also LF CR LF.
-            scan = self._scan
             headEnd = buf.find(_HEAD_END, scan)
             bodyStart = headEnd + 2
             if version == _V12:
@@ -406,13 +407,22 @@ class StompParser:
                     headEnd = crlfEnd
                     bodyStart = crlfEnd + 3
             if headEnd < 0:
+                if fresh:
+                    self._headStarted = True
+                    self._scan = self._counted = self._lineStart = pos
+                    self._lines = 0
                 self._checkPartialHead(end)
                 # Nothing completes before an LF; no limit is exceeded up to the smaller bound.
                 self._waitFor = b'\n'
                 self._waitFrom = end
                 self._waitUntil = min(self._lineStart + self._maxHeaderSize, pos + self._maxFrameSize)
                 return None
-            body = self._body = self._parseHead(pos, headEnd, bodyStart, version)
+            body = self._parseHead(pos, headEnd, bodyStart, version)
+            scan = body[3]
+            stored = False  # self._body, _headStarted and _scan are written when the frame stays
+        else:
+            scan = self._scan
+            stored = True
 
         command, headers, rawHeaders, bodyStart, contentLength = body
         if contentLength is not None:
@@ -420,6 +430,10 @@ class StompParser:
                 return self._joinParts(build)
             bodyEnd = bodyStart + contentLength
             if bodyEnd >= end:
+                if not stored:
+                    self._body = body
+                    self._headStarted = True
+                    self._scan = scan
                 if contentLength >= _PARTS_FROM:
                     # Large remainder: keep the chunks as they come and copy the body once.
                     self._parts = [memoryview(buf)[bodyStart:end]]
@@ -437,16 +451,19 @@ class StompParser:
                     f'content-length {contentLength} [command {command}]'
                 )
         else:
-            bodyEnd = buf.find(b'\x00', self._scan)
+            bodyEnd = buf.find(b'\x00', scan)
             if bodyEnd < 0:
                 if end - pos > self._maxFrameSize:
                     raise self._frameTooLarge(end - pos)
+                if not stored:
+                    self._body = body
+                    self._headStarted = True
                 self._scan = end
                 self._waitFor = b'\x00'
                 self._waitFrom = end
                 self._waitUntil = pos + self._maxFrameSize
                 return None
-            self._scan = bodyEnd
+            scan = bodyEnd
             if bodyEnd - pos > self._maxFrameSize:
                 raise self._frameTooLarge(bodyEnd - pos)
             if bodyEnd > bodyStart and version != _V10 and command not in _BODY_ALLOWED:
@@ -455,6 +472,9 @@ class StompParser:
                     f'[body has {bodyEnd - bodyStart} bytes]'
                 )
         if not build:
+            self._body = body
+            self._headStarted = True
+            self._scan = scan
             return True
         if type(buf) is bytes:
             payload = buf[bodyStart:bodyEnd]  # already a copy
@@ -597,10 +617,33 @@ class StompParser:
             else:
                 if len(fast) == count and '' not in fast:
                     headers = fast
-        if headers is not None:
-            rawHeaders = None
-        else:
-            headers, rawHeaders = self._parseHeaderLines(command, lines, unescape)
+        rawHeaders = None
+        if headers is None:  # the careful way: errors reported, escapes decoded, first entry wins
+            headers = {}
+            repeated = False
+            for line in lines[1:]:
+                name, colon, value = line.partition(':')
+                if not colon or not name:
+                    raise StompFrameError(
+                        f'Invalid header line (no name, or no colon): {_shown(line)} [command {command}]'
+                    )
+                if unescape is not None:
+                    if '\\' in name:
+                        name = unescape(name)
+                    if '\\' in value:
+                        value = unescape(value)
+                if name in headers:
+                    repeated = True
+                else:
+                    headers[name] = value
+            if repeated:
+                rawHeaders = []
+                for line in lines[1:]:
+                    name, _, value = line.partition(':')
+                    if unescape is not None:
+                        name = unescape(name)
+                        value = unescape(value)
+                    rawHeaders.append((name, value))
         contentLength: int | None = None
         text = headers.get(_CONTENT_LENGTH)
         if text is not None:
@@ -614,38 +657,4 @@ class StompParser:
                 raise StompFrameError(
                     f'Frame must not have a body (version {version}): {command!r} [content-length {contentLength}]'
                 )
-        self._scan = bodyStart
         return command, headers, rawHeaders, bodyStart, contentLength
-
-    @staticmethod
-    def _parseHeaderLines(
-        command: str, lines: list[str], unescape: Callable[[str], str] | None
-    ) -> tuple[dict[str, str], list[tuple[str, str]] | None]:
-        """Headers the careful way: errors reported, escapes decoded, first entry wins."""
-        headers: dict[str, str] = {}
-        repeated = False
-        for index in range(1, len(lines)):
-            name, colon, value = lines[index].partition(':')
-            if not colon or not name:
-                raise StompFrameError(
-                    f'Invalid header line (no name, or no colon): {_shown(lines[index])} [command {command}]'
-                )
-            if unescape is not None:
-                if '\\' in name:
-                    name = unescape(name)
-                if '\\' in value:
-                    value = unescape(value)
-            if name in headers:
-                repeated = True
-            else:
-                headers[name] = value
-        rawHeaders = None
-        if repeated:
-            rawHeaders = []
-            for index in range(1, len(lines)):
-                name, _, value = lines[index].partition(':')
-                if unescape is not None:
-                    name = unescape(name)
-                    value = unescape(value)
-                rawHeaders.append((name, value))
-        return headers, rawHeaders
