@@ -262,7 +262,7 @@ class Stomp:
             if listeners is None and self._hooks is not current and listener not in self._listeners:
                 continue  # removed by an earlier listener's reaction
             result = getattr(listener, name)(self, *args)
-            if isinstance(result, defer.Deferred):
+            if result is not None and isinstance(result, defer.Deferred):  # (None first: Deferred is an ABC)
                 if waits is None:
                     waits = [result]
                 else:
@@ -651,7 +651,11 @@ class Stomp:
             self._unacked[id(frame)] = (frame, self._generation)
         if context is None:
             log.warning('No handler for subscription %r: message left to the caller [%s]', token, frame.info())
-        self._notifyEach('onMessage', (frame, context))
+        hooks = self._hooks
+        for listener in hooks['onMessage']:  # the hottest loop: no getattr, no argument tuple
+            if self._hooks is not hooks and listener not in self._listeners:
+                continue
+            listener.onMessage(self, frame, context)
 
     def _onReceipt(self, frame: StompFrame) -> None:
         try:
@@ -710,7 +714,17 @@ class Stomp:
         """Tell the ``onSend`` listeners, write ``frame``. ``None`` when nothing is left to wait for
         (the common case: no receipt); else a Deferred for what the listeners wait for (fires
         with ``None``). A frame that cannot be written: a failed Deferred."""
-        waits = self._notifyEach('onSend', (frame,))
+        waits = None
+        hooks = self._hooks
+        for listener in hooks['onSend']:  # as _notifyEach, unrolled for the hot path
+            if self._hooks is not hooks and listener not in self._listeners:
+                continue
+            result = listener.onSend(self, frame)
+            if result is not None and isinstance(result, defer.Deferred):
+                if waits is None:
+                    waits = [result]
+                else:
+                    waits.append(result)
         try:
             self.sendFrame(frame)
         except Exception:

@@ -470,6 +470,9 @@ class SubscriptionListener(Listener):
             result = self._handler(connection, frame)
         except BaseException:
             result = Failure()
+        if result is None:  # the common case first (isinstance on Deferred, an ABC, is slow)
+            self._succeeded(connection, frame)
+            return
         if type(result) is CoroutineType:
             result = defer.Deferred.fromCoroutine(result)
         if isinstance(result, defer.Deferred):

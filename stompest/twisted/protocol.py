@@ -56,6 +56,8 @@ class StompProtocol(Protocol):
         #: why we closed the connection ourselves (replaces the transport's reason), if we did
         self.closeReason: BaseException | None = None
         self._dispatching = False
+        #: while frames are handed over: what the handlers wrote, written at once afterwards
+        self._outgoing: list[bytes] | None = None
         self._paused = False
         self._closed = False
         self._lost = False
@@ -104,9 +106,21 @@ class StompProtocol(Protocol):
         return self._closed
 
     def send(self, frame: StompFrame | StompHeartBeat) -> None:
-        """Write one frame (or heart-beat) to the transport."""
-        transport: Any = self.transport
-        transport.write(bytes(frame))
+        """Write one frame (or heart-beat) to the transport. While received frames are being
+        handed over, what is sent is collected and written in one go when that is done (the
+        ACKs for a read full of MESSAGEs go out together); order is kept."""
+        if self._outgoing is not None:
+            self._outgoing.append(bytes(frame))
+        else:
+            transport: Any = self.transport
+            transport.write(bytes(frame))
+
+    def _flush(self) -> None:
+        outgoing = self._outgoing
+        if outgoing:
+            self._outgoing = []
+            transport: Any = self.transport
+            transport.write(outgoing[0] if len(outgoing) == 1 else b''.join(outgoing))
 
     def close(self, reason: BaseException | None = None, abort: bool = False) -> None:
         """Close the connection; no frame is handed over any more.
@@ -127,6 +141,7 @@ class StompProtocol(Protocol):
                 if abort and hasattr(transport, 'abortConnection'):
                     transport.abortConnection()
                 else:
+                    self._flush()  # what the handlers sent before the close goes out first
                     transport.loseConnection()
         if reason is not None:
             self._report(Failure(self.closeReason))
@@ -153,6 +168,7 @@ class StompProtocol(Protocol):
         if self._dispatching:  # the loop further up the stack picks the new frames up, in order
             return
         self._dispatching = True
+        self._outgoing = []
         try:
             while not self._closed:
                 try:
@@ -168,6 +184,9 @@ class StompProtocol(Protocol):
                 callback(frame)
         finally:
             self._dispatching = False
+            if not self._closed:
+                self._flush()
+            self._outgoing = None
 
 
 class StompFactory(Factory):

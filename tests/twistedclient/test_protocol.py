@@ -85,6 +85,47 @@ def test_pausingStopsTheTransportButFramesAlreadyReadAreStillHandedOver():
     assert len(frames) == 4
 
 
+class WriteCounting(StringTransport):
+    def __init__(self):
+        super().__init__()
+        self.writes = []
+
+    def write(self, data):
+        self.writes.append(data)
+        super().write(data)
+
+
+def test_framesSentWhileHandingOverAreWrittenTogetherInOrder():
+    protocol = StompFactory().buildProtocol(None)
+    transport = WriteCounting()
+    protocol.makeConnection(transport)
+
+    def onFrame(frame):
+        if isinstance(frame, StompFrame):
+            protocol.send(StompFrame('ACK', {'id': frame.headers['message-id']}))
+            assert transport.writes == []  # not yet: the read is still being handled
+
+    protocol.onFrame = onFrame
+    protocol.dataReceived(WIRE)
+    assert transport.writes == [b'ACK\nid:1\n\n\x00ACK\nid:2\n\n\x00ACK\nid:3\n\n\x00']
+    protocol.send(StompHeartBeat())  # outside a read: written at once
+    assert transport.writes[-1] == b'\n'
+
+
+def test_aCloseWhileHandingOverWritesWhatWasSentBeforeIt():
+    protocol = StompFactory().buildProtocol(None)
+    transport = WriteCounting()
+    protocol.makeConnection(transport)
+
+    def onFrame(frame):
+        protocol.send(StompFrame('DISCONNECT', {'receipt': 'bye'}))
+        protocol.close()
+
+    protocol.onFrame = onFrame
+    protocol.dataReceived(WIRE)
+    assert transport.writes == [b'DISCONNECT\nreceipt:bye\n\n\x00'] and transport.disconnecting
+
+
 def test_garbageClosesWithStompFrameError():
     protocol, transport, frames, lost = connectedProtocol()
     protocol.dataReceived(b'nonsense\n\n\x00')
