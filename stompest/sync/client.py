@@ -63,6 +63,8 @@ from stompest.sync.transport import StompFrameTransport
 
 __all__ = ['Stomp']
 
+_timer = time.monotonic  # measures the timeouts callers give (real seconds, whatever the clock)
+
 log = logging.getLogger(__name__)
 
 #: How many negotiated server heart-beat intervals of silence make the broker dead.
@@ -76,7 +78,8 @@ class Stomp:
     :param sleep: waits between failover attempts (default :func:`time.sleep`; tests pass a
         recorder).
     :param clock: a monotonic clock in seconds for the session's ``lastSent``/``lastReceived``
-        and the heart-beat deadlines (default :func:`time.monotonic`).
+        and the heart-beat deadlines (default :func:`time.monotonic`). Timeouts given to
+        :meth:`canRead` and :meth:`connect` are real seconds whatever this clock says.
     :param heartBeatTolerance: the broker counts as dead after this many negotiated server
         heart-beat intervals without a byte from it (default 2.5: ActiveMQ sends its first beat
         only after two intervals).
@@ -279,12 +282,15 @@ class Stomp:
         if self._frames:
             return True
         transport = self._connectedTransport()
-        deadline = None if timeout is None else self._clock() + max(timeout, 0.0)
+        # The timeout is measured in real seconds; heart-beat deadlines on the injected clock.
+        deadline = None if timeout is None else _timer() + max(timeout, 0.0)
         while True:
             self.beatIfDue()
-            overdueAt = self._overdueAt()
-            wakeAt = min((t for t in (deadline, overdueAt, self._beatDueAt()) if t is not None), default=None)
-            wait = None if wakeAt is None else max(wakeAt - self._clock(), 0.0)
+            now = self._clock()
+            waits = [t - now for t in (self._overdueAt(), self._beatDueAt()) if t is not None]
+            if deadline is not None:
+                waits.append(deadline - _timer())
+            wait = max(min(waits), 0.0) if waits else None
             try:
                 ready = transport.canRead(wait)
                 item = transport.receive() if ready else None
@@ -305,13 +311,13 @@ class Stomp:
             now = self._clock()
             overdueAt = self._overdueAt()
             if overdueAt is not None and now >= overdueAt:
-                silence = now - self._session.lastReceived
-                self._lost()
-                raise StompHeartBeatTimeout(
-                    f'Broker silent for {silence:.3f} s [serverHeartBeat={self._session.serverHeartBeat} ms, '
+                error = StompHeartBeatTimeout(
+                    f'Broker silent for {now - self._session.lastReceived:.3f} s [serverHeartBeat={self._session.serverHeartBeat} ms, '
                     f'heartBeatTolerance={self._heartBeatTolerance}, {transport}]'
                 )
-            if deadline is not None and now >= deadline:
+                self._lost()
+                raise error
+            if deadline is not None and _timer() >= deadline:
                 return False
 
     def __iter__(self) -> Iterator[StompFrame]:
