@@ -197,6 +197,11 @@ class AutoBroker:
         except OSError:
             return
 
+    def join(self, timeout: float = 5.0) -> None:
+        """Wait until every connection's thread saw the client hang up."""
+        for thread in self._threads:
+            thread.join(timeout)
+
     def close(self) -> None:
         for sock in self._socks:
             try:
