@@ -726,7 +726,13 @@ class Stomp:
                 else:
                     waits.append(result)
         try:
-            self.sendFrame(frame)
+            protocol = self._protocol  # sendFrame(), inlined on the hot path
+            if protocol is None or protocol.closed:
+                raise StompConnectionError(f'Not connected [{self._config.uri}]', broker=self._broker)
+            if log.isEnabledFor(logging.DEBUG):
+                log.debug('Sending %s', frame.info())
+            protocol.send(frame)
+            self.session.sent()
         except Exception:
             failure = Failure()
             for waiting in waits or ():
@@ -831,9 +837,12 @@ class Stomp:
         """ACK for :class:`~stompest.twisted.listener.SubscriptionListener`: ``None`` when the ACK
         was written (or is stale) and nothing is left to wait for, else a Deferred as :meth:`ack`'s.
         May raise (the listener logs it)."""
-        if self._isStale(frame):
+        entry = self._unacked.get(id(frame))
+        if entry is not None and entry[0] is frame and entry[1] == self._generation and self._phase != _RECONNECTING:
+            del self._unacked[id(frame)]  # fresh: _isStale()'s answer without its calls
+        elif self._isStale(frame):
             return None
-        if self._phase == _RECONNECTING:
+        elif self._phase == _RECONNECTING:
             return self.ack(frame)
         return self._transmitNow(self.session.ack(frame))
 
