@@ -53,7 +53,13 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from stompest.config import StompConfig
-from stompest.error import StompConnectionError, StompConnectTimeout, StompFrameError, StompHeartBeatTimeout, StompProtocolError
+from stompest.error import (
+    StompConnectionError,
+    StompConnectTimeout,
+    StompFrameError,
+    StompHeartBeatTimeout,
+    StompProtocolError,
+)
 from stompest.protocol import commands
 from stompest.protocol.failover import StompFailoverTransport
 from stompest.protocol.frame import Headers, StompFrame, StompHeartBeat
@@ -179,7 +185,9 @@ class Stomp:
         sslContext = None
         if broker['protocol'] == 'ssl':
             sslContext = self._config.sslContext or ssl.create_default_context()
-        transport = self._transportFactory(broker['host'], broker['port'], sslContext, parserFactory=self._parserFactory)
+        transport = self._transportFactory(
+            broker['host'], broker['port'], sslContext, parserFactory=self._parserFactory
+        )
         transport.connect(connectTimeout)
         self._transport = transport
         self._frames.clear()
@@ -189,14 +197,19 @@ class Stomp:
         try:
             if host is None and _offersBeyond10(versions, self._config.version):
                 host = broker['host']
-            frame = self._session.connect(self._config.login, self._config.passcode, headers, versions, host, heartBeats)
+            config = self._config
+            frame = self._session.connect(config.login, config.passcode, headers, versions, host, heartBeats)
             self.sendFrame(frame)
             if not self.canRead(connectedTimeout):
-                raise StompConnectTimeout(f'No CONNECTED frame from {transport} [connectedTimeout={connectedTimeout}]', broker=broker)
+                raise StompConnectTimeout(
+                    f'No CONNECTED frame from {transport} [connectedTimeout={connectedTimeout}]', broker=broker
+                )
             frame = self._frames.popleft()
             self._logReceived(frame)
             if frame.command == StompSpec.ERROR:
-                raise StompProtocolError(f'Broker refused the connection: {_errorText(frame)!r} [{transport}]', frame=frame)
+                raise StompProtocolError(
+                    f'Broker refused the connection: {_errorText(frame)!r} [{transport}]', frame=frame
+                )
             self._session.connected(frame)
         except BaseException:
             self._dropTransport()
@@ -262,7 +275,9 @@ class Stomp:
         frame = self._frames.popleft()
         self._logReceived(frame)
         if frame.command == StompSpec.ERROR:
-            raise StompProtocolError(f'Broker sent an ERROR frame: {_errorText(frame)!r} [{self._transport}]', frame=frame)
+            raise StompProtocolError(
+                f'Broker sent an ERROR frame: {_errorText(frame)!r} [{self._transport}]', frame=frame
+            )
         if frame.command == StompSpec.RECEIPT:
             receiptId = frame.headers.get(StompSpec.RECEIPT_ID_HEADER)
             if receiptId in self._session.receipts:  # not for frames sent raw with sendFrame()
@@ -311,8 +326,9 @@ class Stomp:
             now = self._clock()
             overdueAt = self._overdueAt()
             if overdueAt is not None and now >= overdueAt:
+                silence = now - (self._session.lastReceived or now)
                 error = StompHeartBeatTimeout(
-                    f'Broker silent for {now - self._session.lastReceived:.3f} s [serverHeartBeat={self._session.serverHeartBeat} ms, '
+                    f'Broker silent for {silence:.3f} s [serverHeartBeat={self._session.serverHeartBeat} ms, '
                     f'heartBeatTolerance={self._heartBeatTolerance}, {transport}]'
                 )
                 self._lost()
@@ -371,7 +387,9 @@ class Stomp:
 
     # STOMP commands
 
-    def send(self, destination: str, body: bytes | str = b'', headers: Headers | None = None, receipt: str | None = None) -> None:
+    def send(
+        self, destination: str, body: bytes | str = b'', headers: Headers | None = None, receipt: str | None = None
+    ) -> None:
         """Send a message (SEND) to ``destination``."""
         self.sendFrame(self._session.send(destination, body, headers, receipt))
 

@@ -23,6 +23,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
+
 from stompest.config import StompConfig
 from stompest.error import StompConnectionError, StompError
 from stompest.protocol.frame import Headers
@@ -120,7 +121,9 @@ class StompPublisher:
         return client
 
     def _connect(self, client: Stomp) -> None:
-        client.connect(self._connectHeaders, connectTimeout=self._connectTimeout, connectedTimeout=self._connectedTimeout)
+        client.connect(
+            self._connectHeaders, connectTimeout=self._connectTimeout, connectedTimeout=self._connectedTimeout
+        )
         with self._lock:
             if client not in self._clients:
                 self._clients.append(client)
@@ -136,7 +139,9 @@ class StompPublisher:
             remaining = deadline - self._clock()
             if remaining <= 0 or not client.canRead(remaining):
                 client.close(flush=True)
-                raise StompConnectionError(f'No RECEIPT for a message to {destination!r} [receiptTimeout={self._receiptTimeout}]')
+                raise StompConnectionError(
+                    f'No RECEIPT for a message to {destination!r} [receiptTimeout={self._receiptTimeout}]'
+                )
             frame = client.receiveFrame()
             if frame.command == StompSpec.RECEIPT and frame.headers.get(StompSpec.RECEIPT_ID_HEADER) == receipt:
                 return

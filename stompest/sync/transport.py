@@ -160,7 +160,9 @@ class StompFrameTransport:
     def receive(self) -> StompFrame | StompHeartBeat:
         """The next frame or heart-beat; waits (without limit) until one is there."""
         self.canRead(None)
-        return self._parser.get()
+        item = self._parser.get()
+        assert item is not None  # canRead(None) returns only once one is there
+        return item
 
     def close(self) -> None:
         """Close the socket (harmless when already closed) and forget buffered bytes."""

@@ -47,4 +47,4 @@ def test_sslConsumer(activemq, destination):
     env = environment(activemq, destination, STOMP_URI=activemq.sslUri, STOMP_CA=activemq.caFile)
     output = run('sync_ssl_consumer.py', env, 3)
     assert 'Consumed 3 messages over TLS' in output
-    assert 'Connected to ssl://localhost:%d' % activemq.sslPort in output
+    assert f'Connected to ssl://localhost:{activemq.sslPort}' in output

@@ -43,7 +43,7 @@ def expectReceipt(client, receipt, timeout=TIMEOUT):
 def closeQuietly(client):
     if client.session.state == 'connected':
         client.disconnect(receipt='bye')
-        for frame in client:
+        for _ in client:
             pass
     else:
         client.close()
@@ -191,7 +191,8 @@ def test_errorFrameRaisesProtocolErrorWithTheFrame(broker, clients):
     with pytest.raises(StompProtocolError) as info:
         receive(client)
     assert info.value.frame.command == StompSpec.ERROR
-    assert 'never-begun' in (info.value.frame.headers.get('message', '') + info.value.frame.body.decode('utf-8', 'replace'))
+    error = info.value.frame
+    assert 'never-begun' in error.headers.get('message', '') + error.body.decode('utf-8', 'replace')
 
 
 def test_receiptForEveryFrameKind(broker, clients, destination):

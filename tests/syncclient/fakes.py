@@ -128,7 +128,9 @@ class FakeNetwork:
             peer.clientSock.close()
 
 
-def makeClient(network: FakeNetwork, uri: str = 'tcp://broker.test:61613', **kwargs: object) -> tuple[Stomp, list[float], FakeClock]:
+def makeClient(
+    network: FakeNetwork, uri: str = 'tcp://broker.test:61613', **kwargs: object
+) -> tuple[Stomp, list[float], FakeClock]:
     """A client on ``network`` with a recorded sleep and a fake clock."""
     configKeys = ('login', 'passcode', 'version', 'check', 'sslContext')
     config = StompConfig(uri, **{k: kwargs.pop(k) for k in configKeys if k in kwargs})  # type: ignore[arg-type]

@@ -14,7 +14,7 @@ from stompest.error import (
     StompHeartBeatTimeout,
     StompProtocolError,
 )
-from stompest.protocol.frame import StompFrame, StompHeartBeat
+from stompest.protocol.frame import StompFrame
 from stompest.protocol.session import StompSession
 from tests.syncclient.fakes import FakeNetwork, connected, makeClient, wire
 
@@ -157,7 +157,8 @@ def test_sslBrokerGetsDefaultVerifyingContext():
     from stompest.config import StompConfig
     from stompest.sync import Stomp
 
-    client = Stomp(StompConfig('failover:(ssl://a:1,tcp://b:2)?randomize=false'), transportFactory=Recorder, sleep=lambda s: None)
+    config = StompConfig('failover:(ssl://a:1,tcp://b:2)?randomize=false')
+    client = Stomp(config, transportFactory=Recorder, sleep=lambda s: None)
     with pytest.raises(StompConnectTimeout):
         client.connect()
     (host, port, context), (_, _, plain) = seen
@@ -215,7 +216,8 @@ def test_canReadNeverBlocksLongerThanAsked(network):
 def test_binaryBodyWithNulsArrivesIntact(network):
     client, peer, _ = connectedClient(network)
     body = bytes(range(256)) * 4096  # 1 MiB with NULs
-    writer = peer.writeInBackground(wire('MESSAGE', {'destination': '/queue/a', 'message-id': 'm', 'subscription': '0'}, body))
+    headers = {'destination': '/queue/a', 'message-id': 'm', 'subscription': '0'}
+    writer = peer.writeInBackground(wire('MESSAGE', headers, body))
     assert client.receiveFrame().body == body
     writer.join(5)
 
@@ -301,7 +303,8 @@ def test_silentBrokerRaisesHeartBeatTimeoutAfterTolerance(network):
     clock.advance(2.4)
     assert client.canRead(0) is False
     clock.advance(0.2)
-    with pytest.raises(StompHeartBeatTimeout, match=r'silent for 2\.600 s \[serverHeartBeat=1000 ms, heartBeatTolerance=2\.5'):
+    expected = r'silent for 2\.600 s \[serverHeartBeat=1000 ms, heartBeatTolerance=2\.5'
+    with pytest.raises(StompHeartBeatTimeout, match=expected):
         client.canRead(0)
     assert peer.closedByClient()
     assert client.session.state == StompSession.DISCONNECTED
