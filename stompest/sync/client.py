@@ -73,8 +73,9 @@ _timer = time.monotonic  # measures the timeouts callers give (real seconds, wha
 
 log = logging.getLogger(__name__)
 
-#: How many negotiated server heart-beat intervals of silence make the broker dead.
-DEFAULT_HEART_BEAT_TOLERANCE = 2.5
+#: How many negotiated server heart-beat intervals of silence make the broker dead (the same
+#: default as the Twisted client's, see :attr:`StompSpec.DEFAULT_HEART_BEAT_TOLERANCE`).
+DEFAULT_HEART_BEAT_TOLERANCE = StompSpec.DEFAULT_HEART_BEAT_TOLERANCE
 
 
 class Stomp:
@@ -87,8 +88,8 @@ class Stomp:
         and the heart-beat deadlines (default :func:`time.monotonic`). Timeouts given to
         :meth:`canRead` and :meth:`connect` are real seconds whatever this clock says.
     :param heartBeatTolerance: the broker counts as dead after this many negotiated server
-        heart-beat intervals without a byte from it (default 2.5: ActiveMQ sends its first beat
-        only after two intervals).
+        heart-beat intervals without a byte from it (default 3.0: ActiveMQ sends its first beat
+        only after two intervals, and both brokers grant a silent client three).
     :param transportFactory: makes the transport for a broker, called as
         ``transportFactory(host, port, sslContext, version=..., parserFactory=...)`` (default
         :class:`~stompest.sync.transport.StompFrameTransport`).
@@ -469,6 +470,11 @@ class Stomp:
     def serverHeartBeat(self) -> int:
         """The negotiated interval (ms) at which the broker sends; 0 when off."""
         return self._session.serverHeartBeat
+
+    @property
+    def heartBeatTolerance(self) -> float:
+        """How many :attr:`serverHeartBeat` intervals of silence make the broker dead."""
+        return self._heartBeatTolerance
 
     # internals
 

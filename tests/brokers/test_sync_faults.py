@@ -18,7 +18,7 @@ from tests.brokers.test_sync_client import collect, connect, makeClient, sendAll
 def test_frozenBrokerIsDetectedWithinTheHeartBeatTolerance(broker, brokerControl):
     client = connect(makeClient(broker), broker, heartBeats=(0, 500))
     try:
-        bound = client.serverHeartBeat / 1000.0 * 2.5
+        bound = client.serverHeartBeat / 1000.0 * client.heartBeatTolerance
         brokerControl.freeze(broker)
         started = time.monotonic()
         with pytest.raises(StompHeartBeatTimeout):
