@@ -4,8 +4,9 @@
 ...                      login='guest', passcode='guest', version='1.2')
 >>> config.version
 '1.2'
->>> config
-StompConfig(uri='failover:(tcp://localhost:61613,tcp://localhost:61615)?randomize=false', login='guest', passcode='********', version='1.2', check=True, sslContext=None)
+>>> config  # doctest: +NORMALIZE_WHITESPACE
+StompConfig(uri='failover:(tcp://localhost:61613,tcp://localhost:61615)?randomize=false', login='guest',
+            passcode='********', version='1.2', check=True, sslContext=None)
 """
 
 from __future__ import annotations

@@ -115,7 +115,7 @@ def _parseInt(minimum: int) -> Callable[[str], int]:
             raise ValueError('not an integer')
         value = int(text)
         if value < minimum:
-            raise ValueError('less than %d' % minimum)
+            raise ValueError(f'less than {minimum}')
         return value
     return parse
 
@@ -177,7 +177,7 @@ class StompFailoverUri:
 
     def __init__(self, uri: str) -> None:
         if not isinstance(uri, str):
-            raise StompFailoverUriError('Invalid URI (not a string): %r' % (uri,))
+            raise StompFailoverUriError(f'Invalid URI (not a string): {uri!r}')
         self._uri = uri
         self.brokers: list[Broker] = []
         self.options: dict[str, Any] = {name: default for (name, (_, default)) in _OPTIONS.items()}
@@ -188,10 +188,10 @@ class StompFailoverUri:
         return self._uri
 
     def __repr__(self) -> str:
-        return 'StompFailoverUri(%r)' % (self._uri,)
+        return f'StompFailoverUri({self._uri!r})'
 
     def _error(self, message: str, value: Any) -> StompFailoverUriError:
-        return StompFailoverUriError('%s: %r [%s]' % (message, value, self._uri), uri=self._uri)
+        return StompFailoverUriError(f'{message}: {value!r} [{self._uri}]', uri=self._uri)
 
     def _parse(self, uri: str) -> None:
         if not uri.lower().startswith(_FAILOVER_PREFIX):
@@ -229,7 +229,8 @@ class StompFailoverUri:
             raise self._error('Invalid broker URI', text)
         protocol = match.group('protocol').lower()
         if protocol not in _PROTOCOLS:
-            raise self._error('Invalid protocol (only %s)' % ', '.join(map(repr, _PROTOCOLS)), match.group('protocol'))
+            allowed = ', '.join(map(repr, _PROTOCOLS))
+            raise self._error(f'Invalid protocol (only {allowed})', match.group('protocol'))
         host = match.group('host')
         if host.startswith('['):
             host = host[1:-1]
@@ -274,17 +275,17 @@ class StompFailoverUri:
             try:
                 self.options[name] = parse(value)
             except ValueError as exc:
-                raise self._error('Invalid value for option %s (%s)' % (name, exc), value) from None
+                raise self._error(f'Invalid value for option {name} ({exc})', value) from None
         for broker in self.options[_PRIORITY_URIS] or []:
             if broker not in self.brokers:
-                raise self._error('Invalid %s entry (not in the broker list)' % _PRIORITY_URIS, _brokerUri(broker))
+                raise self._error(f'Invalid {_PRIORITY_URIS} entry (not in the broker list)', _brokerUri(broker))
 
 
 def _brokerUri(broker: Broker) -> str:
     host = broker['host']
     if ':' in host:
-        host = '[%s]' % host
-    return '%s://%s:%d' % (broker['protocol'], host, broker['port'])
+        host = f'[{host}]'
+    return f"{broker['protocol']}://{host}:{broker['port']}"
 
 
 def isLocalHost(host: str) -> bool:
@@ -314,7 +315,8 @@ def isLocalHost(host: str) -> bool:
     candidates = addresses(host)
     for address in candidates:
         ip = ipaddress.ip_address(address)
-        if ip.is_loopback or (isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None and ip.ipv4_mapped.is_loopback):
+        mapped = ip.ipv4_mapped if isinstance(ip, ipaddress.IPv6Address) else None
+        if ip.is_loopback or (mapped is not None and mapped.is_loopback):
             return True
     if not candidates:
         return False
@@ -415,7 +417,7 @@ class StompFailoverTransport:
             name, limit = self._limit()
             if limit != -1 and self._attempts > limit and self._attempts >= len(self._uri.brokers):
                 raise StompConnectTimeout(
-                    'Reconnect timeout: %d attempts [%s=%d, %s]' % (self._attempts, name, limit, self._uri),
+                    f'Reconnect timeout: {self._attempts} attempts [{name}={limit}, {self._uri}]',
                     broker=dict(self._last),
                 )
             delay = self._nextDelay()

@@ -134,7 +134,7 @@ def test_parsesProtocolCaseInsensitively():
     ('priorityBackup', 'true', True),
 ])
 def test_parsesEachOptionToItsType(name, text, value):
-    options = StompFailoverUri('failover:(tcp://a:61613)?%s=%s' % (name, text)).options
+    options = StompFailoverUri(f'failover:(tcp://a:61613)?{name}={text}').options
     assert options == dict(DEFAULTS, **{name: value})
     assert type(options[name]) is type(value)
 
@@ -164,7 +164,7 @@ def test_acceptsEmptyOptionString():
 def test_strAndReprGiveTheUriBack(text):
     uri = StompFailoverUri(text)
     assert str(uri) == text
-    assert repr(uri) == 'StompFailoverUri(%r)' % text
+    assert repr(uri) == f'StompFailoverUri({text!r})'
     assert eval(repr(uri), {'StompFailoverUri': StompFailoverUri}).brokers == uri.brokers
 
 
@@ -194,7 +194,7 @@ def test_strAndReprGiveTheUriBack(text):
 def test_rejectsBadUri(uri, message):
     with pytest.raises(StompFailoverUriError) as info:
         StompFailoverUri(uri)
-    assert str(info.value) == '%s [%s]' % (message, uri)
+    assert str(info.value) == f'{message} [{uri}]'
     assert info.value.uri == uri
 
 
@@ -223,7 +223,7 @@ def test_rejectsBadOption(query, message):
     uri = 'failover:(tcp://a:61613,tcp://b:61613)?' + query
     with pytest.raises(StompFailoverUriError) as info:
         StompFailoverUri(uri)
-    assert str(info.value) == '%s [%s]' % (message, uri)
+    assert str(info.value) == f'{message} [{uri}]'
 
 
 def test_uriErrorIsAStompErrorAndAValueError():
@@ -298,14 +298,16 @@ def test_zeroInitialDelayStaysZero():
 
 def test_randomizedScheduleIsFixedBySeed():
     uri = 'failover:(tcp://a:1,tcp://b:2,tcp://c:3)?initialReconnectDelay=100,maxReconnectDelay=400'
-    expected = [('b', 0.0), ('a', 0.1), ('c', 0.2), ('c', 0.4), ('b', 0.4), ('a', 0.4), ('b', 0.4), ('c', 0.4), ('a', 0.4)]
+    expected = [
+        ('b', 0.0), ('a', 0.1), ('c', 0.2), ('c', 0.4), ('b', 0.4), ('a', 0.4), ('b', 0.4), ('c', 0.4), ('a', 0.4),
+    ]
     assert take(StompFailoverTransport(uri, rng=random.Random(42)), 9) == expected
     assert take(StompFailoverTransport(uri, rng=random.Random(42)), 9) == expected
 
 
 def test_randomizeShufflesEachPassWithTheGivenRng():
     hosts = ['a', 'b', 'c', 'd']
-    uri = 'failover:(%s)?useExponentialBackOff=false' % ','.join('tcp://%s:1' % host for host in hosts)
+    uri = 'failover:({})?useExponentialBackOff=false'.format(','.join(f'tcp://{host}:1' for host in hosts))
     transport = StompFailoverTransport(uri, rng=random.Random(7))
     reference = random.Random(7)
     expectedHosts = []
@@ -317,7 +319,7 @@ def test_randomizeShufflesEachPassWithTheGivenRng():
 
 
 def test_randomizeVisitsEveryBrokerOncePerPass():
-    uri = 'failover:(%s)' % ','.join('tcp://h%d:1' % index for index in range(5))
+    uri = 'failover:({})'.format(','.join(f'tcp://h{index}:1' for index in range(5)))
     pairs = take(StompFailoverTransport(uri, rng=random.Random(3)), 50)
     for start in range(0, 50, 5):
         assert sorted(host for (host, _) in pairs[start:start + 5]) == ['h0', 'h1', 'h2', 'h3', 'h4']
@@ -364,7 +366,7 @@ def test_maxReconnectAttemptsZeroMakesOnePassOverTheBrokers():
     transport = connectedOnce('failover:(tcp://a:1,tcp://b:2)?maxReconnectAttempts=0,randomize=false')
     pairs, error = drain(transport)
     assert pairs == [('a', 0.0), ('b', 0.01)]
-    assert str(error) == 'Reconnect timeout: 2 attempts [maxReconnectAttempts=0, %s]' % transport.uri
+    assert str(error) == f'Reconnect timeout: 2 attempts [maxReconnectAttempts=0, {transport.uri}]'
     assert error.broker == tcp('b', 2)
     assert isinstance(error, StompConnectionError)
 
@@ -373,7 +375,7 @@ def test_maxReconnectAttemptsCountsRetriesAfterTheFirstAttempt():
     transport = connectedOnce('failover:(tcp://a:1,tcp://b:2)?maxReconnectAttempts=3,randomize=false')
     pairs, error = drain(transport)
     assert pairs == [('a', 0.0), ('b', 0.01), ('a', 0.02), ('b', 0.04)]
-    assert str(error) == 'Reconnect timeout: 4 attempts [maxReconnectAttempts=3, %s]' % transport.uri
+    assert str(error) == f'Reconnect timeout: 4 attempts [maxReconnectAttempts=3, {transport.uri}]'
     assert error.broker == tcp('b', 2)
 
 
@@ -482,7 +484,8 @@ def test_priorityBackupWithRandomizeShufflesWithinEachGroup():
         passHosts = hosts[start:start + 5]
         assert sorted(passHosts[:2]) == ['l1', 'l2']
         assert sorted(passHosts[2:]) == ['r1', 'r2', 'r3']
-    assert hosts == [host for (host, _) in take(StompFailoverTransport(uri, rng=random.Random(9), isLocalHost=isLocal), 25)]
+    transport = StompFailoverTransport(uri, rng=random.Random(9), isLocalHost=isLocal)
+    assert hosts == [host for (host, _) in take(transport, 25)]
 
 
 def test_priorityUrisChooseThePriorityBrokersWithoutAskingIsLocalHost():
@@ -495,9 +498,11 @@ def test_priorityUrisChooseThePriorityBrokersWithoutAskingIsLocalHost():
 
 def test_isLocalHostIsNotCalledWithoutPriorityBackup():
     def isLocal(host):
-        raise AssertionError('isLocalHost called for %r' % host)
+        raise AssertionError(f'isLocalHost called for {host!r}')
 
-    transport = StompFailoverTransport('failover:(tcp://a:1,tcp://b:2)?priorityURIs=tcp://a:1', rng=random.Random(0), isLocalHost=isLocal)
+    transport = StompFailoverTransport(
+        'failover:(tcp://a:1,tcp://b:2)?priorityURIs=tcp://a:1', rng=random.Random(0), isLocalHost=isLocal
+    )
     assert len(take(transport, 10)) == 10
     transport.connected()
     assert len(take(transport, 10)) == 10
@@ -543,7 +548,14 @@ def test_importingFailoverImportsNoSocketModule():
     seed=st.integers(0, 2 ** 32),
 )
 def test_delaysAreNeverNegativeNorAboveTheCapPlusJitter(
-    initialReconnectDelay, maxReconnectDelay, useExponentialBackOff, backOffMultiplier, reconnectDelayJitter, randomize, brokerCount, seed,
+    initialReconnectDelay,
+    maxReconnectDelay,
+    useExponentialBackOff,
+    backOffMultiplier,
+    reconnectDelayJitter,
+    randomize,
+    brokerCount,
+    seed,
 ):
     options = {
         'initialReconnectDelay': initialReconnectDelay,
@@ -553,8 +565,8 @@ def test_delaysAreNeverNegativeNorAboveTheCapPlusJitter(
         'reconnectDelayJitter': reconnectDelayJitter,
         'randomize': str(randomize).lower(),
     }
-    brokers = ','.join('tcp://h%d:%d' % (index, 61613 + index) for index in range(brokerCount))
-    uri = 'failover:(%s)?%s' % (brokers, '&'.join('%s=%s' % item for item in options.items()))
+    brokers = ','.join(f'tcp://h{index}:{61613 + index}' for index in range(brokerCount))
+    uri = 'failover:({})?{}'.format(brokers, '&'.join('{}={}'.format(*item) for item in options.items()))
     pairs = take(StompFailoverTransport(uri, rng=random.Random(seed)), 60)
     assert len(pairs) == 60
     assert pairs[0][1] == 0.0
