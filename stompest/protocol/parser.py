@@ -195,7 +195,8 @@ class StompParser:
         buf = self._buf
         # Shortcut: the last parse left bounds within which these bytes cannot exceed a limit
         # (see _wait); appending is then all there is to do (e.g. bytes arriving one at a time).
-        if len(buf) + len(data) <= self._waitUntil and type(buf) is bytearray:
+        until = self._waitUntil
+        if until >= 0 and type(buf) is bytearray and len(buf) + len(data) <= until:
             buf += data
             return
         self._waitUntil = -1
@@ -211,7 +212,7 @@ class StompParser:
             self._pos = 0
             return
         if type(buf) is bytes:
-            if len(buf) - pos <= len(data) and type(data) is bytes:
+            if type(data) is bytes and len(buf) - pos <= len(data):
                 # A short remainder (e.g. a frame cut by the end of a chunk): one concatenation
                 # copies no more than the new bytes, and the buffer stays bytes, whose slices
                 # are the frame bodies without a second copy.

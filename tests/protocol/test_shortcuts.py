@@ -209,3 +209,18 @@ def test_sendConvertsLikeTheFrameConstructor():
     assert list(frame.headers) == ['n', 'destination', 'receipt']
     assert frame.version == V11 and frame.rawHeaders is None
     assert commands.send('/q').version == StompSpec.DEFAULT_VERSION
+
+
+@pytest.mark.parametrize('kind', [bytes, bytearray, memoryview])
+def test_chunksOfAnyBufferTypeWhileWaiting(kind):
+    wire = b'MESSAGE\ndestination:/q\n\nhello\x00\nRECEIPT\nreceipt-id:r\n\n\x00'
+    parser = StompParser(V12)
+    frames: list = []
+    for index in range(0, len(wire), 3):
+        parser.add(kind(wire[index:index + 3]))
+        frames.extend(iter(parser.get, parser.SENTINEL))
+    assert frames == [
+        StompFrame(StompSpec.MESSAGE, {'destination': '/q'}, b'hello'),
+        StompFrame(StompSpec.RECEIPT, {'receipt-id': 'r'}),
+    ]
+    assert all(type(frame.body) is bytes for frame in frames)
