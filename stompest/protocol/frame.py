@@ -17,8 +17,8 @@ names still present, which a receiver reads exactly as the original.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
-from typing import Any, Union
+from collections.abc import Callable, Collection, Iterable, Mapping
+from typing import Any
 
 from stompest.error import StompProtocolError
 from stompest.protocol._escape import checkUnescaped, escaper
@@ -27,7 +27,7 @@ from stompest.protocol.spec import StompSpec
 __all__ = ['StompFrame', 'StompHeartBeat', 'Headers']
 
 #: What the API accepts as headers: a mapping, or ``(name, value)`` pairs (stompest 2.3 took both).
-Headers = Union[Mapping[str, Any], Iterable[tuple[str, Any]]]
+Headers = Mapping[str, Any] | Iterable[tuple[str, Any]]
 
 _INFO_BODY_LIMIT = 32
 _MASKED = '********'
@@ -128,7 +128,8 @@ class StompFrame:
         if self.body:
             parts.append(f'body={self.body!r}')
         if self.rawHeaders is not None and len(self.rawHeaders) != len(self.headers):
-            parts.append(f'rawHeaders={[(n, _MASKED if n == StompSpec.PASSCODE_HEADER else v) for n, v in self.rawHeaders]!r}')
+            shown = [(n, _MASKED if n == StompSpec.PASSCODE_HEADER else v) for n, v in self.rawHeaders]
+            parts.append(f'rawHeaders={shown!r}')
         if self.version is not None:
             parts.append(f'version={self.version!r}')
         return f'StompFrame({", ".join(parts)})'
@@ -144,7 +145,8 @@ class StompFrame:
         command = self.command
         headers = self.headers
         raw = self.rawHeaders
-        items = headers.items() if raw is None or len(raw) == len(headers) else self._headerItems()
+        items: Collection[tuple[str, str]]
+        items = headers.items() if raw is None or len(raw) == len(headers) else self._headerItems()  # type: ignore[assignment]
         try:
             escape = _ESCAPERS[version, command]
         except KeyError:
@@ -156,7 +158,7 @@ class StompFrame:
         count = len(items)
         text: str | None
         try:
-            text = '\n'.join(map(':'.join, items))  # type: ignore[arg-type]
+            text = '\n'.join(map(':'.join, items))
         except TypeError:
             text = None
         if text is not None and count:
@@ -188,18 +190,21 @@ class StompFrame:
             encoded = head.encode(_CODECS[version])
         except UnicodeEncodeError as exc:
             raise StompProtocolError(
-                f'Headers cannot be encoded in version {version} ({StompSpec.CODECS[version]}): {exc.object[exc.start:exc.end]!r}'
+                f'Headers cannot be encoded in version {version} ({StompSpec.CODECS[version]}): '
+                f'{exc.object[exc.start:exc.end]!r}'
             ) from exc
         return b''.join((encoded, body, b'\x00'))
 
     def _headerLines(self, escape: Callable[[str], str] | None, command: str) -> list[str]:
         """The header lines, each name and value escaped or checked one by one."""
-        lines = []
+        lines: list[str] = []
         append = lines.append
         if escape is None:
             for name, value in self._headerItems():
                 if StompSpec.HEADER_SEPARATOR in name:
-                    raise StompProtocolError(f'Header name contains a colon and cannot be escaped: {name!r} [command {command}]')
+                    raise StompProtocolError(
+                        f'Header name contains a colon and cannot be escaped: {name!r} [command {command}]'
+                    )
                 append(f'{checkUnescaped(name, command)}:{checkUnescaped(value, command)}')
         else:
             for name, value in self._headerItems():
@@ -273,10 +278,11 @@ class StompHeartBeat:
 
 def _toHeaders(headers: Headers | None) -> dict[str, str]:
     """A new dict of the headers given (a mapping or pairs), names and values turned into ``str``."""
+    items: Iterable[tuple[Any, Any]]
     if type(headers) is dict:  # the common case, without the slower isinstance() of an ABC
         items = headers.items()
     else:
-        items = headers.items() if isinstance(headers, Mapping) else (headers or ())  # type: ignore[union-attr]
+        items = headers.items() if isinstance(headers, Mapping) else (headers or ())
     return {str(name): str(value) for name, value in items}
 
 

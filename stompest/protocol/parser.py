@@ -115,6 +115,9 @@ class StompParser:
     _buf: bytes | bytearray
     _parts: list[Any] | None
     _body: tuple[str, dict[str, str], list[tuple[str, str]] | None, int, int | None] | None
+    _waitUntil: int
+    _waitFor: bytes | None
+    _waitFrom: int
 
     def __init__(
         self,
@@ -313,7 +316,7 @@ class StompParser:
         # while len(_buf) <= _waitUntil and _waitFor (None: any byte) is not in _buf[_waitFrom:],
         # no frame can complete and no limit can be exceeded. -1: no shortcut.
         self._waitUntil = -1
-        self._waitFor: bytes | None = None
+        self._waitFor = None
         self._waitFrom = 0
 
     def _shift(self, offset: int) -> None:
