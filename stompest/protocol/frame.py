@@ -63,7 +63,9 @@ class StompFrame:
     ``version`` are context, not content).
     """
 
-    __slots__ = ('command', 'headers', 'body', 'rawHeaders', 'version')
+    # __weakref__: a client may track received frames weakly (so an unacknowledged frame the
+    # application dropped is not kept alive by the client's bookkeeping).
+    __slots__ = ('command', 'headers', 'body', 'rawHeaders', 'version', '__weakref__')
 
     def __init__(
         self,

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import logging
 import random
+import weakref
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -175,7 +176,11 @@ class Stomp:
         self._resumedAt: float | None = None
         self._closeCall: Any = None
         self._clientAckTokens: set[Any] = set()
-        self._unacked: dict[int, tuple[StompFrame, int]] = {}
+        # Client-acked MESSAGEs by id(): those received on the current connection, and those of
+        # earlier connections (whose ACK/NACK would be stale). Weak, so a frame the application
+        # dropped without acknowledging (ack=False, cumulative 'client' acks) is not kept alive.
+        self._unacked: weakref.WeakValueDictionary[int, StompFrame] = weakref.WeakValueDictionary()
+        self._staleFrames: weakref.WeakValueDictionary[int, StompFrame] = weakref.WeakValueDictionary()
 
     # -- read-only state ------------------------------------------------------------------------
 
@@ -414,6 +419,7 @@ class Stomp:
         self._protocol = protocol
         self._broker = broker
         self._generation += 1
+        self._retireUnacked()
         protocol.onFrame = self._onFrame
         protocol.onDataReceived = self.session.received
         protocol.onConnectionLost = self._onConnectionLost
@@ -539,6 +545,7 @@ class Stomp:
                 self._closeCall.cancel()
             self._closeCall = None
         self._generation += 1
+        self._retireUnacked()
         if self.session.state != StompSession.DISCONNECTED:
             self.session.close(flush=flush)
         if flush:
@@ -648,7 +655,7 @@ class Stomp:
             log.error('Dropping message: %s [%s]', exc, frame.info())
             return
         if token in self._clientAckTokens:
-            self._unacked[id(frame)] = (frame, self._generation)
+            self._unacked[id(frame)] = frame
         if context is None:
             log.warning('No handler for subscription %r: message left to the caller [%s]', token, frame.info())
         hooks = self._hooks
@@ -803,13 +810,20 @@ class Stomp:
             self.remove(context)
         yield self._transmit(frame)
 
+    def _retireUnacked(self) -> None:
+        """The connection changed: what was received so far can no longer be acknowledged."""
+        if self._unacked:
+            self._staleFrames.update(self._unacked)
+            self._unacked = weakref.WeakValueDictionary()
+
     def _isStale(self, frame: StompFrame) -> bool:
-        entry = self._unacked.pop(id(frame), None)
-        if entry is None or entry[0] is not frame:
-            return False
-        if entry[1] != self._generation or self._phase == _RECONNECTING:
+        key = id(frame)
+        if self._staleFrames.get(key) is frame:
+            del self._staleFrames[key]
             log.warning('Not acknowledging a message received on an earlier connection [%s]', frame.info())
             return True
+        if self._unacked.get(key) is frame:
+            del self._unacked[key]
         return False
 
     def ack(self, frame: StompFrame, receipt: str | None = None) -> defer.Deferred:
@@ -837,9 +851,9 @@ class Stomp:
         """ACK for :class:`~stompest.twisted.listener.SubscriptionListener`: ``None`` when the ACK
         was written (or is stale) and nothing is left to wait for, else a Deferred as :meth:`ack`'s.
         May raise (the listener logs it)."""
-        entry = self._unacked.get(id(frame))
-        if entry is not None and entry[0] is frame and entry[1] == self._generation and self._phase != _RECONNECTING:
-            del self._unacked[id(frame)]  # fresh: _isStale()'s answer without its calls
+        key = id(frame)
+        if self._unacked.get(key) is frame and self._phase != _RECONNECTING:
+            del self._unacked[key]  # fresh: _isStale()'s answer without its calls
         elif self._isStale(frame):
             return None
         elif self._phase == _RECONNECTING:
@@ -849,6 +863,7 @@ class Stomp:
     def _forgetMessage(self, frame: StompFrame) -> None:
         """A MESSAGE that will never be acknowledged (dropped before its handler started)."""
         self._unacked.pop(id(frame), None)
+        self._staleFrames.pop(id(frame), None)
 
     @defer.inlineCallbacks
     def begin(self, transaction: str | None = None, receipt: str | None = None) -> Any:

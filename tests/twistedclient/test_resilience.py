@@ -197,6 +197,39 @@ def test_staleAckByTheCallerIsNotSentAndFiresWithNone(caplog):
     assert reactor.getDelayedCalls() == []
 
 
+def test_unacknowledgedMessagesTheApplicationDroppedAreNotKeptAlive():
+    # A long-running consumer with ack=False (or cumulative 'client' acks) must not accumulate
+    # every MESSAGE it never acknowledged individually, on this connection or an earlier one.
+    import gc
+    import weakref
+
+    reactor, endpoints, client = reconnectingClient('tcp://a:1', [])
+    connecting = client.connect()
+    first = endpoints.attempts[0].succeed()
+    successOf(connecting)
+    seen = []
+    successOf(
+        client.subscribe(
+            QUEUE, CLIENT_INDIVIDUAL, listener=SubscriptionListener(lambda c, f: seen.append(weakref.ref(f)), ack=False)
+        )
+    )
+    first.pump()
+    for body in (b'a', b'b', b'c'):
+        first.broker.deliver('sub-1', body)
+    first.pump()
+    first.close()
+    second = endpoints.attempts[1].succeed()
+    second.pump()
+    second.broker.deliver('sub-1', b'd')
+    second.pump()
+    gc.collect()
+    assert len(seen) == 4
+    assert [ref() for ref in seen] == [None] * 4
+    client.disconnect()
+    second.pump()
+    assert reactor.getDelayedCalls() == []
+
+
 def test_reconnectGivingUpFailsWaitingCallsAndDisconnected():
     reactor, endpoints, client = reconnectingClient(
         'failover:(tcp://a:1)?initialReconnectDelay=100,maxReconnectAttempts=1', []
