@@ -618,9 +618,25 @@ class _MaskingFormatter(logging.Formatter):
         return text
 
 
-def _configureLogging(args: argparse.Namespace, stderr: TextIO) -> logging.Handler:
+@contextlib.contextmanager
+def _logging(args: argparse.Namespace, stderr: TextIO) -> Iterator[None]:
     """Frame logs on stderr with ``-v``; otherwise stompest stays silent, since every failure
-    ends in the one error line (and warnings would break the progress bar)."""
+    ends in the one error line (and warnings would break the progress bar). The ``stompest``
+    logger is put back as it was afterwards, so calling :func:`main` in a process (tests, an
+    application embedding the command) leaves that process's logging alone."""
+    logger = logging.getLogger('stompest')
+    saved = (logger.level, logger.propagate)
+    handler = _configureLogging(args, stderr)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        handler.close()
+        logger.setLevel(saved[0])
+        logger.propagate = saved[1]
+
+
+def _configureLogging(args: argparse.Namespace, stderr: TextIO) -> logging.Handler:
     handler = logging.StreamHandler(stderr)
     handler.setFormatter(_MaskingFormatter([args.passcode or '']))
     logger = logging.getLogger('stompest')
@@ -686,14 +702,11 @@ def main(argv: Sequence[str] | None = None, *, environ: dict[str, str] | None = 
     except SystemExit as exc:  # --help (0) or a usage error (2), already printed by argparse
         return int(exc.code or 0) if not isinstance(exc.code, str) else EXIT_USAGE
     args = _resolve(args, dict(os.environ) if environ is None else environ)
-    handler = _configureLogging(args, stderr)
-    try:
-        return run(args, stdin, stdout, stderr)
-    except KeyboardInterrupt:
-        return EXIT_INTERRUPTED
-    except (StompError, OSError, CliError) as exc:
-        stderr.write(f'stompest: error: {_mask(describeError(exc), args.passcode)}\n')
-        return EXIT_ERROR
-    finally:
-        logging.getLogger('stompest').removeHandler(handler)
-        handler.close()
+    with _logging(args, stderr):
+        try:
+            return run(args, stdin, stdout, stderr)
+        except KeyboardInterrupt:
+            return EXIT_INTERRUPTED
+        except (StompError, OSError, CliError) as exc:
+            stderr.write(f'stompest: error: {_mask(describeError(exc), args.passcode)}\n')
+            return EXIT_ERROR

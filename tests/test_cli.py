@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 import os
 import socket
 import subprocess
@@ -230,6 +231,14 @@ def test_unreachableBrokerGivesOneErrorLineAndStatus1():
     assert stderr.count('\n') == 1
     assert stderr.startswith('stompest: error: ')
     assert 'Connection refused' in stderr
+
+
+@pytest.mark.parametrize('verbose', [[], ['-v']])
+def test_mainLeavesTheProcessLoggingAsItFoundIt(verbose):
+    logger = logging.getLogger('stompest')
+    before = (logger.level, logger.propagate, list(logger.handlers))
+    runMain(*verbose, 'send', '--uri', f'tcp://127.0.0.1:{closedPort()}', '/queue/a', 'hi')
+    assert (logger.level, logger.propagate, list(logger.handlers)) == before
 
 
 def test_unreadableFileGivesOneErrorLineBeforeConnecting(tmp_path):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gc
-import logging
 from collections.abc import Iterator
 from typing import Any
 
@@ -28,19 +27,3 @@ def noUnhandledErrors() -> Iterator[list[Any]]:
     finally:
         globalLogPublisher.removeObserver(observer)
     assert not events, [str(event.get('log_failure') or event) for event in events]
-
-
-@pytest.fixture(autouse=True)
-def stompestLogsPropagate() -> Iterator[None]:
-    """Tests that read ``caplog`` need the ``stompest`` logger at its defaults; an in-process run
-    of the command line (tests/test_cli.py) leaves it silenced (``propagate=False``, level above
-    CRITICAL), which would make them depend on the test order."""
-    logger = logging.getLogger('stompest')
-    saved = logger.propagate, logger.level
-    logger.propagate = True
-    logger.setLevel(logging.NOTSET)  # (setLevel, not .level: it clears the loggers' level caches)
-    try:
-        yield
-    finally:
-        logger.propagate = saved[0]
-        logger.setLevel(saved[1])
