@@ -24,6 +24,11 @@ test: setup brokers-install
 test-unit: setup
 	$(BIN)/python -m pytest -ra -m "not broker" $(PYTEST_ARGS)
 
+## bench: the parser/serialisation benchmark, then the end-to-end one against local brokers
+bench: setup brokers-start
+	$(BIN)/python tests/benchmarks/bench_parser.py
+	$(BIN)/python tests/benchmarks/bench_e2e.py
+
 clean:
 	rm -rf $(VENV) build dist *.egg-info .hypothesis
 
