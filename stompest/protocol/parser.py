@@ -48,7 +48,6 @@ stays linear in the input however it is chunked (one byte at a time included).
 from __future__ import annotations
 
 from collections.abc import Callable
-from itertools import repeat
 from typing import Any
 
 from stompest.error import StompFrameError, StompFrameLimitError
@@ -75,7 +74,6 @@ _V12 = StompSpec.VERSION_1_2
 _COMMANDS = StompSpec.COMMANDS
 _BODY_ALLOWED = StompSpec.COMMANDS_BODY_ALLOWED
 _newFrame = StompFrame.__new__
-_split = str.split
 
 _UNESCAPERS: dict[tuple[str, str], Callable[[str], str] | None] = {}
 
@@ -608,18 +606,38 @@ class StompParser:
         count = len(lines) - 1
         if count > self._maxHeaders:
             raise self._tooManyHeaders(count)
-        unescape = _unescaper(version, command) if '\\' in head else None
-        headers: dict[str, str] | None = None
-        if unescape is None:
-            # Common case in C: split every line at its first colon into a dict. A line without a
-            # colon (ValueError), an empty name or a repeated name (the dict is shorter, and the
-            # last entry won) go the careful way below, which reports or handles it.
+        unescape = None
+        if '\\' in head:
             try:
-                fast = dict(map(_split, lines[1:], repeat(':', count), repeat(1, count)))
-            except ValueError:
-                pass
+                unescape = _UNESCAPERS[version, command]
+            except KeyError:
+                unescape = _unescaper(version, command)
+        # The common case, one pass: split every line at its first colon. A line without a colon,
+        # an empty name or a repeated name (the dict is then shorter, and the last entry won) go
+        # the careful way below, which reports or handles it. Escapes never hide a raw colon, so
+        # splitting comes first either way; with escapes (broker message ids such as ActiveMQ's
+        # ``ID\\cvm-...``) the values holding a backslash are decoded on the way, in line order,
+        # so the first undefined escape is the one reported, as on the careful way. An escaped
+        # name (it could turn into a repeat once decoded) goes the careful way too.
+        headers: dict[str, str] | None = None
+        fast: dict[str, str] = {}
+        if unescape is None:
+            for line in lines[1:]:
+                name, colon, value = line.partition(':')
+                if not colon:
+                    break
+                fast[name] = value
             else:
                 if len(fast) == count and '' not in fast:
+                    headers = fast
+        else:
+            for line in lines[1:]:
+                name, colon, value = line.partition(':')
+                if not colon or not name or '\\' in name:
+                    break
+                fast[name] = unescape(value) if '\\' in value else value
+            else:
+                if len(fast) == count:
                     headers = fast
         rawHeaders = None
         if headers is None:  # the careful way: errors reported, escapes decoded, first entry wins

@@ -395,6 +395,13 @@ class StompSession:
         self._checkState('nack')
         return self._acknowledge(commands.nack, frame, receipt)
 
+    def _ackFast(self, frame: StompFrame) -> bytes | StompFrame:
+        """:meth:`ack` without a receipt, for a client's hot path: the same checks and errors; the
+        ACK's bytes when they could be written without building a frame, else the frame itself
+        (``bytes()`` of it may still raise, as for :meth:`ack`'s)."""
+        self._checkState('ack')
+        return commands._acknowledgeFast(StompSpec.ACK, frame, self._transactions, None, self._version)
+
     def _acknowledge(self, build: Callable[..., StompFrame], frame: StompFrame, receipt: str | None) -> StompFrame:
         result = build(frame, self._transactions, receipt, version=self._version)
         self._addReceipt(self._newReceipt(result))

@@ -53,7 +53,7 @@ from stompest.protocol.frame import Headers, StompFrame, StompHeartBeat
 from stompest.protocol.parser import StompParser
 from stompest.protocol.session import StompSession
 from stompest.protocol.spec import StompSpec
-from stompest.twisted.listener import Listener, defaultListeners
+from stompest.twisted.listener import Listener, ReceiptListener, defaultListeners
 from stompest.twisted.protocol import StompFactory, StompProtocol
 from stompest.twisted.util import EndpointFactory, defaultEndpointFactory, withTimeout
 
@@ -104,6 +104,14 @@ def _overrides(listener: Any, name: str) -> bool:
     if isinstance(listener, Listener):
         return getattr(type(listener), name) is not getattr(Listener, name) or name in getattr(listener, '__dict__', ())
     return hasattr(listener, name)
+
+
+def _ignoresPlainFrames(listener: Any) -> bool:
+    """Whether ``listener.onSend`` is :class:`ReceiptListener`'s own, which does nothing with a
+    frame that asks for no receipt (so such a frame need not be built for it)."""
+    return getattr(type(listener), 'onSend', None) is ReceiptListener.onSend and 'onSend' not in getattr(
+        listener, '__dict__', ()
+    )
 
 
 class Stomp:
@@ -161,6 +169,8 @@ class Stomp:
         self.session = StompSession(config.version, config.check, clock=reactor.seconds)
         self._listeners: list[Listener] = []
         self._hooks: dict[str, list[Listener]] = {name: [] for name in _HOOKS}
+        # whether the onSend listeners ignore a frame without a receipt (see _ackNow)
+        self._plainAcks = True
         self._lostListeners: list[Listener] = []
         self._phase = _IDLE
         self._protocol: StompProtocol | None = None
@@ -247,6 +257,7 @@ class Stomp:
         # (most frames concern one or two of the default listeners). A new dict on every change,
         # so a notification loop holding the old lists can tell that listeners changed under it.
         self._hooks = {name: [each for each in self._listeners if _overrides(each, name)] for name in _HOOKS}
+        self._plainAcks = all(_ignoresPlainFrames(each) for each in self._hooks['onSend'])
 
     def _notify(self, name: str, *args: Any, listeners: list[Listener] | None = None) -> defer.Deferred:
         """Call hook ``name`` with ``(self, *args)`` on the listeners overriding it; a Deferred for
@@ -858,7 +869,23 @@ class Stomp:
             return None
         elif self._phase == _RECONNECTING:
             return self.ack(frame)
-        return self._transmitNow(self.session.ack(frame))
+        if not self._plainAcks or log.isEnabledFor(logging.DEBUG):
+            return self._transmitNow(self.session.ack(frame))
+        # Nobody looks at an ACK without a receipt on its way out (the default ReceiptListener
+        # ignores it): its bytes are written without building it when the session can (no
+        # transaction); what _transmitNow() would do, otherwise.
+        ack = self.session._ackFast(frame)
+        if type(ack) is not bytes:
+            return self._transmitNow(ack)  # type: ignore[arg-type]
+        protocol = self._protocol
+        if protocol is None or protocol.closed:
+            try:
+                raise StompConnectionError(f'Not connected [{self._config.uri}]', broker=self._broker)
+            except StompConnectionError:
+                return defer.fail()
+        protocol.sendBytes(ack)
+        self.session.sent()
+        return None
 
     def _forgetMessage(self, frame: StompFrame) -> None:
         """A MESSAGE that will never be acknowledged (dropped before its handler started)."""

@@ -115,6 +115,14 @@ class StompProtocol(Protocol):
             transport: Any = self.transport
             transport.write(bytes(frame))
 
+    def sendBytes(self, data: bytes) -> None:
+        """:meth:`send` for a frame already serialised (the same collecting of writes)."""
+        if self._outgoing is not None:
+            self._outgoing.append(data)
+        else:
+            transport: Any = self.transport
+            transport.write(data)
+
     def _flush(self) -> None:
         outgoing = self._outgoing
         if outgoing:
