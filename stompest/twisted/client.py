@@ -114,6 +114,9 @@ def _ignoresPlainFrames(listener: Any) -> bool:
     )
 
 
+_RECEIPT = StompSpec.RECEIPT_HEADER
+
+
 class Stomp:
     """A Twisted STOMP client.
 
@@ -169,8 +172,8 @@ class Stomp:
         self.session = StompSession(config.version, config.check, clock=reactor.seconds)
         self._listeners: list[Listener] = []
         self._hooks: dict[str, list[Listener]] = {name: [] for name in _HOOKS}
-        # whether the onSend listeners ignore a frame without a receipt (see _ackNow)
-        self._plainAcks = True
+        # whether the onSend listeners ignore a frame that asks for no receipt (_transmitNow, _ackNow)
+        self._plainFrames = True
         self._lostListeners: list[Listener] = []
         self._phase = _IDLE
         self._protocol: StompProtocol | None = None
@@ -257,7 +260,7 @@ class Stomp:
         # (most frames concern one or two of the default listeners). A new dict on every change,
         # so a notification loop holding the old lists can tell that listeners changed under it.
         self._hooks = {name: [each for each in self._listeners if _overrides(each, name)] for name in _HOOKS}
-        self._plainAcks = all(_ignoresPlainFrames(each) for each in self._hooks['onSend'])
+        self._plainFrames = all(_ignoresPlainFrames(each) for each in self._hooks['onSend'])
 
     def _notify(self, name: str, *args: Any, listeners: list[Listener] | None = None) -> defer.Deferred:
         """Call hook ``name`` with ``(self, *args)`` on the listeners overriding it; a Deferred for
@@ -734,7 +737,9 @@ class Stomp:
         with ``None``). A frame that cannot be written: a failed Deferred."""
         waits = None
         hooks = self._hooks
-        for listener in hooks['onSend']:  # as _notifyEach, unrolled for the hot path
+        # Listeners that only wait for receipts are not called for a frame that asks for none.
+        watchers = () if self._plainFrames and _RECEIPT not in frame.headers else hooks['onSend']
+        for listener in watchers:  # as _notifyEach, unrolled for the hot path
             if self._hooks is not hooks and listener not in self._listeners:
                 continue
             result = listener.onSend(self, frame)
@@ -869,7 +874,7 @@ class Stomp:
             return None
         elif self._phase == _RECONNECTING:
             return self.ack(frame)
-        if not self._plainAcks or log.isEnabledFor(logging.DEBUG):
+        if not self._plainFrames or log.isEnabledFor(logging.DEBUG):
             return self._transmitNow(self.session.ack(frame))
         # Nobody looks at an ACK without a receipt on its way out (the default ReceiptListener
         # ignores it): its bytes are written without building it when the session can (no

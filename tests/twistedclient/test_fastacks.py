@@ -62,11 +62,11 @@ def consume(ackValue: bytes, extraListener: Listener | None = None, version: str
 def test_ackBytesAreTheSameOnBothPaths(ackValue, caplog):
     expected = b'ACK\nid:' + ackValue + b'\n\n\x00'
     client, link, frame, fast = consume(ackValue)
-    assert client._plainAcks
+    assert client._plainFrames
     assert fast == expected
     watcher = SendWatcher()
     client, link, frame, careful = consume(ackValue, watcher)
-    assert not client._plainAcks
+    assert not client._plainFrames
     assert careful == expected
     acks = [each for each in watcher.sent if each.command == StompSpec.ACK]
     assert [bytes(each) for each in acks] == [expected]  # the listener saw the frame itself
@@ -79,7 +79,7 @@ def test_ackBytesAreTheSameOnBothPaths(ackValue, caplog):
 
 def test_receiptListenerSubclassKeepsTheFastPath():
     client, link, frame, written = consume(RABBITMQ_ACK, QuietReceiptListener())
-    assert client._plainAcks
+    assert client._plainFrames
     assert written == b'ACK\nid:' + RABBITMQ_ACK + b'\n\n\x00'
 
 
@@ -88,7 +88,7 @@ def test_overriddenOnSendOnAnInstanceTakesTheCarefulPath():
     patched = ReceiptListener()
     patched.onSend = lambda connection, frame: seen.append(frame)  # type: ignore[method-assign]
     client, link, frame, written = consume(RABBITMQ_ACK, patched)
-    assert not client._plainAcks
+    assert not client._plainFrames
     assert [each.command for each in seen][-1:] == ['ACK']
     assert written == b'ACK\nid:' + RABBITMQ_ACK + b'\n\n\x00'
 
