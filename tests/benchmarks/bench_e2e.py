@@ -222,7 +222,7 @@ def stomppyConsume(uri, login, passcode, queue, count):
 # (a) stompest's Twisted client
 # ---------------------------------------------------------------------------------------------
 
-def stompestRun(uri, login, passcode, queue, count, size, phase):
+def stompestRun(uri, login, passcode, queue, count, size, phase, yieldEvery=1000):
     from twisted.internet import defer, task
 
     from stompest.config import StompConfig
@@ -238,8 +238,13 @@ def stompestRun(uri, login, passcode, queue, count, size, phase):
         client = yield Stomp(config, reactor=reactor).connect(host='/', heartBeats=(0, 0))
         body = b'x' * size
         start = time.perf_counter()
-        for _ in range(count - 1):
+        for i in range(1, count):
             client.send(queue, body)
+            if yieldEvery and i % yieldEvery == 0:
+                # Let the reactor write what was sent so far while the loop goes on, as stomp.py
+                # (one blocking sendall per frame) and raw (per 1,000 frames) do; without this
+                # nothing leaves before the loop ends and the broker idles meanwhile.
+                yield task.deferLater(reactor, 0, lambda: None)
         yield client.send(queue, body, receipt='done')
         result['produce'] = time.perf_counter() - start
         yield client.disconnect(receipt='bye')
@@ -277,7 +282,8 @@ def stompestRun(uri, login, passcode, queue, count, size, phase):
 def worker(args) -> None:
     """Measure one phase of one client and print the result as one JSON line."""
     if args.worker == 'stompest':
-        call = (stompestRun, args.uri, args.login, args.passcode, args.queue, args.count, args.size, args.phase)
+        call = (stompestRun, args.uri, args.login, args.passcode, args.queue, args.count, args.size, args.phase,
+                args.yield_every)
         if args.profile:
             import cProfile
 
@@ -308,6 +314,8 @@ def runWorker(client, phase, broker, queue, args):
         command += ['--login', broker['login'], '--passcode', broker['passcode'] or '']
     if args.profile and client == 'stompest':
         command += ['--profile', f'{args.profile}.{args.brokerName}']
+    if client == 'stompest':
+        command += ['--yield-every', str(args.yield_every)]
     completed = subprocess.run(command, capture_output=True, text=True, timeout=WORKER_TIMEOUT + 60, cwd=ROOT)
     if completed.returncode != 0:
         raise RuntimeError(f'{client} {phase} failed (exit {completed.returncode}):\n{completed.stderr[-3000:]}')
@@ -349,6 +357,8 @@ def main(argv=None) -> int:
     parser.add_argument('--size', type=int, default=100)
     parser.add_argument('--rounds', type=int, default=1, help='repeat each measurement; the best round is reported')
     parser.add_argument('--profile', help='cProfile the stompest runs into PROFILE.<broker>.<phase>')
+    parser.add_argument('--yield-every', type=int, default=1000,
+                        help="stompest's producer lets the reactor write after this many sends (0: never)")
     parser.add_argument('--worker', choices=CLIENTS, help=argparse.SUPPRESS)
     parser.add_argument('--phase', choices=('produce', 'consume'), help=argparse.SUPPRESS)
     parser.add_argument('--uri', help=argparse.SUPPRESS)
