@@ -247,6 +247,22 @@ class StompSession:
         self._state = CONNECTING
         return frame
 
+    def defaultHost(self, brokerHost: str, versions: Iterable[str] | None = None) -> str | None:
+        """The ``host`` header a client puts in CONNECT when its caller names none: the broker's host
+        name when versions beyond 1.0 are offered (1.1 and 1.2 require the header and recommend that
+        name), else ``None`` (a 1.0 CONNECT carries no ``host``; RabbitMQ would read one as its
+        virtual host). Both clients use this, so they agree.
+
+        >>> StompSession('1.2').defaultHost('broker.example')
+        'broker.example'
+        >>> StompSession('1.0').defaultHost('broker.example') is None
+        True
+        >>> StompSession('1.2').defaultHost('broker.example', versions=['1.0']) is None
+        True
+        """
+        offered = self._offered(versions)
+        return brokerHost if any(version != StompSpec.VERSION_1_0 for version in offered) else None
+
     def _offered(self, versions: Iterable[str] | None) -> list[str]:
         if versions is None:
             return StompSpec.versions(self._highestVersion)

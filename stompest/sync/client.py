@@ -196,8 +196,8 @@ class Stomp:
         self._disconnectReceipt = None
         self._lostWhileDisconnecting = False
         try:
-            if host is None and _offersBeyond10(versions, self._config.version):
-                host = broker['host']
+            if host is None:
+                host = self._session.defaultHost(broker['host'], versions)
             config = self._config
             frame = self._session.connect(config.login, config.passcode, headers, versions, host, heartBeats)
             self.sendFrame(frame)
@@ -517,11 +517,6 @@ def _errorText(frame: StompFrame) -> str:
 
 
 _ERROR_TEXT_LIMIT = 200
-
-
-def _offersBeyond10(versions: list[str] | None, configured: str) -> bool:
-    offered = StompSpec.versions(configured) if versions is None else list(versions)
-    return any(version != StompSpec.VERSION_1_0 for version in offered)
 
 
 def _brokerUri(broker: dict[str, Any]) -> str:

@@ -407,7 +407,7 @@ class Stomp:
                 self._config.passcode,
                 args['headers'],
                 args['versions'],
-                args['host'] or broker['host'],
+                args['host'] or self.session.defaultHost(broker['host'], args['versions']),
                 args['heartBeats'],
             )
             waiting = self._notify('onConnect', frame, args['connectedTimeout'])

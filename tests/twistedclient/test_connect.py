@@ -60,6 +60,17 @@ def test_connectSendsConnectAndFiresWithTheClientOnConnected():
     assert reactor.getDelayedCalls() == []
 
 
+def test_pure10ConnectCarriesNoDefaultHost():
+    # 1.0 has no host header; RabbitMQ would read one as a virtual host and refuse the broker's name.
+    reactor, endpoints, client = makeClient()
+    client.connect(versions=[StompSpec.VERSION_1_0])
+    link = endpoints.attempts[0].succeed()
+    assert 'host' not in link.broker.frames[0].headers
+    client.dropConnection()
+    link.pump()
+    assert reactor.getDelayedCalls() == []
+
+
 def test_hostDefaultsToTheBrokerHostName():
     reactor, endpoints, client = makeClient()
     client.connect()
