@@ -89,24 +89,23 @@ def _heartBeatArgument(text: str) -> tuple[int, int]:
     return cx, cy
 
 
-def _positiveInt(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f'expected a whole number, got {text!r}') from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f'expected a number of at least 1, got {text!r}')
-    return value
+def _intAtLeast(minimum: int) -> Callable[[str], int]:
+    """An argparse type: a whole number no smaller than ``minimum``."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f'expected a whole number, got {text!r}') from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f'expected a number of at least {minimum}, got {text!r}')
+        return value
+
+    return parse
 
 
-def _nonNegativeInt(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f'expected a whole number, got {text!r}') from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f'expected a number of at least 0, got {text!r}')
-    return value
+_positiveInt = _intAtLeast(1)
+_nonNegativeInt = _intAtLeast(0)
 
 
 def _seconds(text: str) -> float:
