@@ -334,3 +334,15 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if HERE in Path(str(item.path)).resolve().parents:
             item.add_marker(pytest.mark.broker)
+
+
+@pytest.fixture(scope='session')
+def throwawayCa(tmp_path_factory) -> str:
+    """The PEM of a CA that signed nothing the brokers present (for refusal tests)."""
+    folder = tmp_path_factory.mktemp('throwaway-ca')
+    subprocess.run(
+        ['openssl', 'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=stompest throwaway CA',
+         '-keyout', str(folder / 'ca.key'), '-out', str(folder / 'ca.pem')],
+        check=True, capture_output=True, timeout=60,
+    )
+    return str(folder / 'ca.pem')

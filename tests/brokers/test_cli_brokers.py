@@ -10,6 +10,8 @@ import sys
 
 import pytest
 
+from tests.brokers.conftest import exampleEnvironment
+
 pytestmark = pytest.mark.broker
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -17,13 +19,7 @@ TIMEOUT = 120  # seconds for one command; each takes about a second when all is 
 
 
 def environmentFor(broker, **overrides: str) -> dict[str, str]:
-    env = {key: value for key, value in os.environ.items() if not key.startswith('STOMP_')}
-    env['STOMP_URI'] = broker.uri
-    if broker.login is not None:
-        env['STOMP_LOGIN'] = broker.login
-        env['STOMP_PASSCODE'] = broker.passcode or ''
-    if broker.vhost is not None:
-        env['STOMP_HOST'] = broker.vhost
+    env = exampleEnvironment(broker, os.environ)
     env.update(overrides)
     return env
 

@@ -4,7 +4,6 @@ a stopped broker with a failover partner, and TLS with the right and a wrong CA.
 from __future__ import annotations
 
 import ssl
-import subprocess
 import time
 
 import pytest
@@ -92,17 +91,6 @@ def test_tlsWithTheBrokersCa(broker):
         assert isinstance(client._transport._socket, ssl.SSLSocket)
     finally:
         client.disconnect()
-
-
-@pytest.fixture(scope='module')
-def throwawayCa(tmp_path_factory):
-    folder = tmp_path_factory.mktemp('ca')
-    subprocess.run(
-        ['openssl', 'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=stompest throwaway CA',
-         '-keyout', str(folder / 'ca.key'), '-out', str(folder / 'ca.pem')],
-        check=True, capture_output=True, timeout=60,
-    )
-    return str(folder / 'ca.pem')
 
 
 def test_tlsRefusesABrokerSignedByAnotherCa(broker, throwawayCa):

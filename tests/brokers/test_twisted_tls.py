@@ -5,8 +5,6 @@ is refused before any STOMP frame is sent.
 
 from __future__ import annotations
 
-import subprocess
-
 import pytest
 import pytest_twisted
 from twisted.internet import reactor
@@ -35,18 +33,6 @@ def connecting(broker, config) -> object:
     return client, client.connect(host=broker.vhost, connectTimeout=WAIT, connectedTimeout=WAIT)
 
 
-@pytest.fixture(scope='module')
-def foreignCa(tmp_path_factory) -> str:
-    """A CA that signed nothing the brokers present."""
-    folder = tmp_path_factory.mktemp('foreign-ca')
-    subprocess.run(
-        ['openssl', 'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=stompest foreign CA',
-         '-keyout', str(folder / 'ca.key'), '-out', str(folder / 'ca.pem')],
-        check=True, capture_output=True, timeout=60,
-    )
-    return str(folder / 'ca.pem')
-
-
 @pytest_twisted.inlineCallbacks
 def test_roundTripOverTlsTrustingTheBrokersCa(broker, destination):
     client, connected = connecting(broker, tlsConfig(broker, broker.caFile))
@@ -64,8 +50,8 @@ def test_roundTripOverTlsTrustingTheBrokersCa(broker, destination):
 
 
 @pytest_twisted.inlineCallbacks
-def test_brokerSignedByAnotherCaIsRefused(broker, foreignCa):
-    client, connected = connecting(broker, tlsConfig(broker, foreignCa))
+def test_brokerSignedByAnotherCaIsRefused(broker, throwawayCa):
+    client, connected = connecting(broker, tlsConfig(broker, throwawayCa))
     with pytest.raises(StompConnectionError, match='certificate verify failed'):
         yield connected
     assert client.session.state == 'disconnected'
