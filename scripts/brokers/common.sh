@@ -9,11 +9,17 @@ STOP_TIMEOUT=${STOMPEST_BROKERS_STOP_TIMEOUT:-30}
 PYTHON=${STOMPEST_BROKERS_PYTHON:-$(command -v python3 || command -v python)}
 KEY_PASSWORD=stompest
 
+# Every port below moves by STOMPEST_BROKERS_PORT_OFFSET (default 0), so two checkouts (or two
+# developers on one machine) can each run their own brokers, fault tests included, side by side;
+# give each its own STOMPEST_BROKERS_DIR too (the default, <repo>/.brokers, already is per checkout).
+PORT_OFFSET=${STOMPEST_BROKERS_PORT_OFFSET:-0}
+[[ $PORT_OFFSET =~ ^[0-9]+$ ]] && [ "$PORT_OFFSET" -lt 1000 ] \
+    || { printf 'brokers: STOMPEST_BROKERS_PORT_OFFSET must be a whole number below 1000: %s\n' "$PORT_OFFSET" >&2; exit 2; }
 # name -> plain STOMP port, TLS port
-declare -A PLAIN_PORT=([activemq]=61613 [activemq2]=61615 [rabbitmq]=61623)
-declare -A SSL_PORT=([activemq]=61614 [activemq2]=61616 [rabbitmq]=61624)
-RABBITMQ_EPMD_PORT=4371
-RABBITMQ_DIST=25682
+declare -A PLAIN_PORT=([activemq]=$((61613 + PORT_OFFSET)) [activemq2]=$((61615 + PORT_OFFSET)) [rabbitmq]=$((61623 + PORT_OFFSET)))
+declare -A SSL_PORT=([activemq]=$((61614 + PORT_OFFSET)) [activemq2]=$((61616 + PORT_OFFSET)) [rabbitmq]=$((61624 + PORT_OFFSET)))
+RABBITMQ_EPMD_PORT=$((4371 + PORT_OFFSET))
+RABBITMQ_DIST=$((25682 + PORT_OFFSET))
 
 say() { printf '%s\n' "$*"; }
 warn() { printf 'brokers: %s\n' "$*" >&2; }

@@ -46,7 +46,7 @@ rabbitmqEnv() {
     local dir
     dir=$(rabbitmqDir)
     export HOME=$dir/home
-    export RABBITMQ_NODENAME=stompest@localhost
+    export RABBITMQ_NODENAME=stompest${PORT_OFFSET#0}@localhost
     export RABBITMQ_CONF_ENV_FILE=$dir/rabbitmq-env.conf
     export RABBITMQ_CONFIG_FILE=$dir/rabbitmq.conf
     export RABBITMQ_ENABLED_PLUGINS_FILE=$dir/enabled_plugins

@@ -101,7 +101,12 @@ QUIRKS: dict[str, Mapping[str, object]] = {
 }
 QUIRKS['activemq2'] = QUIRKS['activemq']
 
-_PORTS = {'activemq': (61613, 61614), 'activemq2': (61615, 61616), 'rabbitmq': (61623, 61624)}
+#: scripts/brokers moves every port by STOMPEST_BROKERS_PORT_OFFSET (two checkouts, two broker sets).
+PORT_OFFSET = int(os.environ.get('STOMPEST_BROKERS_PORT_OFFSET') or 0)
+_PORTS = {
+    name: (plain + PORT_OFFSET, tls + PORT_OFFSET)
+    for name, (plain, tls) in {'activemq': (61613, 61614), 'activemq2': (61615, 61616), 'rabbitmq': (61623, 61624)}.items()
+}
 _CA_FILES = {
     'activemq': STATE / 'activemq' / 'conf' / 'broker-cert.pem',
     'activemq2': STATE / 'activemq2' / 'conf' / 'broker-cert.pem',

@@ -146,7 +146,7 @@ def test_destinationIsFreshQueue(destination):
 
 def test_failoverUriListsBothActivemqInstances(activemq, activemq2):
     assert activemq.failoverUri(activemq2, randomize=False, maxReconnectAttempts=3) == (
-        'failover:(tcp://127.0.0.1:61613,tcp://127.0.0.1:61615)?randomize=false&maxReconnectAttempts=3')
+        f'failover:(tcp://127.0.0.1:{activemq.port},tcp://127.0.0.1:{activemq2.port})?randomize=false&maxReconnectAttempts=3')
 
 
 def test_frozenBrokerStopsAnsweringUntilThawed(activemq2, brokerControl: BrokerControl):

@@ -30,7 +30,7 @@ pytestmark = pytest.mark.broker
 COUNT = 2000
 WAIT = 30.0
 PERSISTENT = {StompSpec.PERSISTENT_HEADER: 'true'}
-FAILOVER = ('failover:(tcp://127.0.0.1:61613,tcp://127.0.0.1:61615)'
+FAILOVER = ('failover:(tcp://127.0.0.1:{},tcp://127.0.0.1:{})'
             '?randomize=false,initialReconnectDelay=100,maxReconnectAttempts=-1')
 
 
@@ -124,7 +124,7 @@ def test_transformerSurvivesKilledBrokersWithoutLoss(activemq, activemq2, broker
             return  # lost with the broker: not acknowledged either, so the input comes back
         transformed.add(int(seq))
 
-    config = StompConfig(FAILOVER, version=StompSpec.VERSION_1_2)
+    config = StompConfig(FAILOVER.format(activemq.port, activemq2.port), version=StompSpec.VERSION_1_2)
     client = Stomp(config, listenersFactory=lambda: defaultListeners() + [watcher], reactor=reactor,
                    receiptTimeout=WAIT, autoReconnect=True)
     yield client.connect(connectedTimeout=WAIT)
