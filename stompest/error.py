@@ -23,9 +23,12 @@ __all__ = [
     'StompProtocolError',
     'StompFrameError',
     'StompFrameLimitError',
+    'StompExclusiveOperationError',
     'StompAlreadyRunningError',
     'StompNotRunningError',
     'StompCancelledError',
+    'StompAlreadyConnectedError',
+    'StompNotConnectedError',
     'StompFailoverUriError',
 ]
 
@@ -84,16 +87,43 @@ class StompFrameLimitError(StompFrameError):
         self.value = value
 
 
-class StompAlreadyRunningError(StompError):
-    """An operation was started that is already running (e.g. connecting twice)."""
+class StompExclusiveOperationError(StompError):
+    """An exclusive operation (one that may run only once at a time) was misused (2.3's base)."""
 
 
-class StompNotRunningError(StompError):
-    """An operation needs something that is not running (e.g. sending while disconnected)."""
+class StompAlreadyRunningError(StompExclusiveOperationError, KeyError):
+    """An operation was started that is already running.
+
+    Also a :class:`KeyError`, as in 2.3 (2.3 kept running operations in a dict keyed by name).
+    """
+
+    __str__ = Exception.__str__  # KeyError would print the message in quotes
 
 
-class StompCancelledError(StompError):
+class StompNotRunningError(StompExclusiveOperationError, KeyError):
+    """An operation was waited for or stopped that is not running (also a :class:`KeyError`, as in 2.3)."""
+
+    __str__ = Exception.__str__
+
+
+class StompCancelledError(StompExclusiveOperationError):
     """An operation was cancelled, typically because its timeout expired."""
+
+
+class StompAlreadyConnectedError(StompConnectionError, StompAlreadyRunningError):
+    """``connect()`` was called on a client that is connected or connecting.
+
+    A :class:`StompConnectionError`, as 2.3 raised (``'Already connected'``), and a
+    :class:`StompAlreadyRunningError`, as earlier versions of this package raised.
+    """
+
+
+class StompNotConnectedError(StompConnectionError, StompNotRunningError):
+    """A command that needs a connection was called while not connected.
+
+    A :class:`StompConnectionError`, as 2.3's clients raised (``'Not connected'``), and a
+    :class:`StompNotRunningError`, as earlier versions of this package raised.
+    """
 
 
 class StompFailoverUriError(StompError, ValueError):

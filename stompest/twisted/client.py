@@ -41,11 +41,11 @@ from twisted.python.failure import Failure
 
 from stompest.config import StompConfig
 from stompest.error import (
-    StompAlreadyRunningError,
+    StompAlreadyConnectedError,
     StompCancelledError,
     StompConnectionError,
     StompConnectTimeout,
-    StompNotRunningError,
+    StompNotConnectedError,
     StompProtocolError,
 )
 from stompest.protocol.failover import StompFailoverTransport
@@ -312,7 +312,7 @@ class Stomp:
             (:class:`~stompest.error.StompCancelledError`).
         """
         if self._phase != _IDLE:
-            raise StompAlreadyRunningError(f'Already {self._phase} [{self._config.uri}]')
+            raise StompAlreadyConnectedError(f'Already {self._phase} [{self._config.uri}]')
         self._connectArgs = {
             'headers': headers,
             'versions': versions,
@@ -474,7 +474,7 @@ class Stomp:
             result = yield self._waitClosed()
             return result
         if self._phase != _CONNECTED:
-            raise StompNotRunningError(f'Not connected [{self._config.uri}]')
+            raise StompNotConnectedError(f'Not connected [{self._config.uri}]')
         self._phase = _DISCONNECTING
         closed = self._waitClosed()
         log.info('Disconnecting%s ...', f' ({reason})' if reason is not None else '')
