@@ -146,12 +146,16 @@ class FrameReader:
         headers = self._headers
         self._queue.append((start, command, headers, self._rawHeaders, bodyStart, bodyEnd, version, large))
         if command == _CONNECTED:
-            named = headers.get(_VERSION_HEADER, _V10)
-            if named in _VERSIONS:
-                self._readVersion = named
+            self._switchAfter(headers)
         self._state = BETWEEN
         self._scan = bodyEnd + 1
         self._owed = True
+
+    def _switchAfter(self, headers: dict[str, str]) -> None:
+        """A CONNECTED frame was read: the frames after it are read under the version it names."""
+        named = headers.get(_VERSION_HEADER, _V10)
+        if named in _VERSIONS:
+            self._readVersion = named
 
     # -- the readers -----------------------------------------------------------------------------
 
@@ -214,22 +218,29 @@ class FrameReader:
             self._maxFrameSize,
             self._maxHeaders,
         )
-        self._command = command
-        self._headers = headers
-        self._rawHeaders = rawHeaders
-        self._bodyStart = bodyStart
-        # Fast path: the body is read in the same call, with the positions passed on rather than
-        # stored and read back (a frame that completes in one call writes no waiting state). Part
-        # of the 4.03x on MESSAGE frames in docs/benchmarks.rst (tests/benchmarks/bench_parser.py).
+        # Fast path: a whole, valid frame without content-length is queued here, in the same
+        # call, writing none of the state kept for a frame that waits (_nulBody and _queueFrame
+        # have the rest). Worth ~7% of the MESSAGE frames figure in docs/benchmarks.rst
+        # (tests/benchmarks/bench_parser.py, compareParsers), part of its 4.03x.
         if contentLength is None:
             bodyEnd = buf.find(_NUL, bodyStart)
             if (
                 bodyEnd >= 0
                 and bodyEnd - start <= self._maxFrameSize
                 and (bodyEnd == bodyStart or version == _V10 or command in _BODY_ALLOWED)
-            ):  # the common case: a whole, valid frame (_nulBody has the rest)
-                self._queueFrame(start, bodyStart, bodyEnd, version, None)
+            ):
+                self._queue.append((start, command, headers, rawHeaders, bodyStart, bodyEnd, version, None))
+                if command == _CONNECTED:
+                    self._switchAfter(headers)
+                self._state = BETWEEN
+                self._scan = bodyEnd + 1
+                self._owed = True
                 return True
+        self._command = command
+        self._headers = headers
+        self._rawHeaders = rawHeaders
+        self._bodyStart = bodyStart
+        if contentLength is None:
             self._state = BODY
             return self._nulBody(buf, end, start, bodyStart, bodyStart, version)
         self._state = LENGTH
