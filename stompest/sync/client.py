@@ -473,10 +473,11 @@ class Stomp:
         if not self._isStale(frame, StompSpec.NACK):
             self.sendFrame(self._session.nack(frame, receipt))
 
-    def begin(self, transaction: str | None = None, receipt: str | None = None) -> str:
-        """Begin a transaction; returns its id (a fresh uuid4 when ``transaction`` is None)."""
+    def begin(self, transaction: str | int | None = None, receipt: str | None = None) -> str:
+        """Begin a transaction; returns its id as a string (``str(transaction)``, as in 2.3, or a
+        fresh uuid4 when ``transaction`` is None)."""
         self._connectedTransport()
-        transaction = self._session.transaction(transaction)
+        transaction = self._session.transaction(None if transaction is None else str(transaction))
         self.sendFrame(self._session.begin(transaction, receipt))
         return transaction
 
@@ -491,19 +492,19 @@ class Stomp:
         self.sendFrame(self._session.commit(transaction, receipt))
 
     @contextlib.contextmanager
-    def transaction(self, transaction: str | None = None, receipt: str | None = None) -> Iterator[str]:
+    def transaction(self, transaction: str | int | None = None, receipt: str | None = None) -> Iterator[str]:
         """BEGIN on entry, COMMIT on success, ABORT (and re-raise) on an exception; yields the id.
 
         With ``receipt``, the three frames ask for receipts ``<receipt>-begin``,
         ``<receipt>-commit`` and ``<receipt>-abort`` (as in 2.3).
         """
-        transaction = self.begin(transaction, receipt and f'{receipt}-begin')
+        transactionId = self.begin(transaction, receipt and f'{receipt}-begin')
         try:
-            yield transaction
+            yield transactionId
         except BaseException:
-            self.abort(transaction, receipt and f'{receipt}-abort')
+            self.abort(transactionId, receipt and f'{receipt}-abort')
             raise
-        self.commit(transaction, receipt and f'{receipt}-commit')
+        self.commit(transactionId, receipt and f'{receipt}-commit')
 
     # state
 
