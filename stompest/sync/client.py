@@ -61,6 +61,7 @@ from stompest.error import (
     StompProtocolError,
 )
 from stompest.protocol import commands
+from stompest.protocol._transaction import inTransaction
 from stompest.protocol.failover import StompFailoverTransport
 from stompest.protocol.frame import Headers, StompFrame, StompHeartBeat
 from stompest.protocol.session import StompSession
@@ -407,13 +408,13 @@ class Stomp:
         """End the subscription ``token`` (what :meth:`subscribe` returned)."""
         self.sendFrame(self._session.unsubscribe(token, receipt))
 
-    def ack(self, frame: StompFrame, receipt: str | None = None) -> None:
-        """Acknowledge the MESSAGE ``frame``."""
-        self.sendFrame(self._session.ack(frame, receipt))
+    def ack(self, frame: StompFrame, receipt: str | None = None, *, transaction: str | None = None) -> None:
+        """Acknowledge the MESSAGE ``frame`` (inside the open ``transaction`` when given)."""
+        self.sendFrame(inTransaction(self._session, self._session.ack, transaction)(frame, receipt))
 
-    def nack(self, frame: StompFrame, receipt: str | None = None) -> None:
-        """Refuse the MESSAGE ``frame`` (STOMP 1.1 and later)."""
-        self.sendFrame(self._session.nack(frame, receipt))
+    def nack(self, frame: StompFrame, receipt: str | None = None, *, transaction: str | None = None) -> None:
+        """Refuse the MESSAGE ``frame`` (STOMP 1.1 and later; ``transaction`` as for :meth:`ack`)."""
+        self.sendFrame(inTransaction(self._session, self._session.nack, transaction)(frame, receipt))
 
     def begin(self, transaction: str | None = None, receipt: str | None = None) -> str:
         """Begin a transaction; returns its id (a fresh uuid4 when ``transaction`` is None)."""
