@@ -41,7 +41,7 @@ class Delivery:
 
     ackId: str
     message: Message
-    subscription: Subscription
+    subscription: Subscription = field(repr=False)
 
 
 @dataclass
@@ -83,7 +83,8 @@ class BrokerConnection:
         self.version = StompSpec.VERSION_1_0
         #: Every frame the client sent, in order (heart-beats are counted in :attr:`beats`).
         self.frames: list[StompFrame] = []
-        #: How many heart-beats the client sent.
+        #: How many heart-beats the client sent (an EOL right after a frame is read as part of
+        #: that frame, as the parser does, and not counted).
         self.beats = 0
         #: Subscriptions by id.
         self.subscriptions: dict[str, Subscription] = {}
@@ -365,7 +366,8 @@ class BrokerConnection:
                            headers={StompSpec.VERSION_HEADER: supported})
             return
         login = headers.get(StompSpec.LOGIN_HEADER)
-        if broker.users is not None and broker.users.get(login or '') != headers.get(StompSpec.PASSCODE_HEADER):
+        if broker.users is not None and (login not in broker.users
+                                         or broker.users[login] != headers.get(StompSpec.PASSCODE_HEADER)):
             self.sendError(f'Access refused for user {login!r}')
             return
         version = common[-1]
