@@ -6,24 +6,16 @@ from __future__ import annotations
 from twisted.internet.testing import MemoryReactorClock
 
 from stompest.config import StompConfig
-from stompest.protocol.frame import StompFrame
 from stompest.protocol.spec import StompSpec
 from stompest.twisted import Stomp
 
 from .helpers import FakeBroker, FakeEndpoints, successOf
 
-CRLF_CONNECTED = b'CONNECTED\r\nversion:1.2\r\nsession:crlf-1\r\nserver:crlf/1.0\r\nheart-beat:0,0\r\n\r\n\x00\r\n'
 
-
-class CrlfBroker(FakeBroker):
-    """Answers CONNECT with CR LF line ends; everything else as :class:`FakeBroker`."""
-
-    def handle(self, frame: StompFrame) -> None:
-        if frame.command != StompSpec.CONNECT:
-            super().handle(frame)
-            return
-        self.version = self.parser.version = StompSpec.VERSION_1_2
-        self.transport.write(CRLF_CONNECTED)
+def crlfLines(wire: bytes) -> bytes:
+    """``wire`` (one frame) with CR LF line ends in its head, and CR LF after its NUL."""
+    head, _, body = wire.partition(b'\n\n')
+    return head.replace(b'\n', b'\r\n') + b'\r\n\r\n' + body.rstrip(b'\n') + b'\r\n'
 
 
 def test_connectSucceedsWithACrlfConnectedFrame():
@@ -31,11 +23,17 @@ def test_connectSucceedsWithACrlfConnectedFrame():
     endpoints = FakeEndpoints()
     client = Stomp(StompConfig('tcp://broker.invalid:61613', version='1.2'), endpointFactory=endpoints, reactor=reactor)
     connecting = client.connect(heartBeats=(0, 0), connectedTimeout=5)
-    link = endpoints.attempts[0].succeed(CrlfBroker())
+    link = endpoints.attempts[0].succeed(FakeBroker(), pump=False)
+    link.broker.dataReceived(link.clientTransport.value())  # the CONNECT
+    link.clientTransport.clear()
+    connected = link.brokerTransport.value()
+    link.brokerTransport.clear()
+    assert connected.startswith(b'CONNECTED\n') and b'\nversion:1.2\n' in connected
+    link.client.dataReceived(crlfLines(connected))
     assert successOf(connecting) is client
     assert client.session.version == StompSpec.VERSION_1_2
-    assert client.session.id == 'crlf-1'
-    assert client.session.server == 'crlf/1.0'
+    assert client.session.id == 'session-1'
+    assert client.session.server == 'fake/1.0'
     reactor.advance(10)  # past the CONNECTED timeout: nothing left to fire
     disconnecting = client.disconnect()
     link.pump()
