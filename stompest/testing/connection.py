@@ -374,7 +374,7 @@ class BrokerConnection:
         clientBeats = (0, 0)
         if version != StompSpec.VERSION_1_0:
             try:
-                clientBeats = commands._parseHeartBeats(headers.get(StompSpec.HEART_BEAT_HEADER, '0,0'))
+                clientBeats = commands._parseHeartBeats(headers.get(StompSpec.HEART_BEAT_HEADER, '0,0'), frame)
             except StompError:
                 self.sendError(f'Invalid heart-beat header: {headers.get(StompSpec.HEART_BEAT_HEADER)}')
                 return
