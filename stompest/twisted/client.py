@@ -480,10 +480,11 @@ class Stomp:
         """Disconnect gracefully: stop dispatching messages, wait for the handlers in flight (at
         most ``timeout`` seconds), send DISCONNECT with a receipt (``receipt``, or one of ours)
         and wait for the RECEIPT (at most ``timeout`` seconds, 10 s when ``None``), so every
-        ACK sent before took effect; then close. Fires like :attr:`disconnected`: ``None``, or
-        errs back with ``reason`` (or what went wrong); when handlers were still running at the
-        ``timeout`` it errs back with :class:`~stompest.error.StompCancelledError` (as in 2.3)
-        while :attr:`disconnected` fires with ``None`` (or ``reason``). A pending connect or
+        ACK sent before took effect; then close. Fires with ``None`` when the connection is
+        closed, or errs back with what went wrong while disconnecting; when handlers were still
+        running at the ``timeout`` (or the RECEIPT for your ``receipt`` did not come) it errs back
+        with :class:`~stompest.error.StompCancelledError` (as in 2.3). ``reason`` is not an
+        error of this Deferred: :attr:`disconnected` errs back with it (as in 2.3). A pending connect or
         reconnect is cancelled. Raises :class:`~stompest.error.StompNotConnectedError` at once
         when there is nothing to disconnect.
 
@@ -511,10 +512,10 @@ class Stomp:
             closed = self._waitClosed()
             if self._pending is not None:
                 self._pending.cancel()
-            result = yield closed
+            result = yield self._closedBut(closed, reason)
             return result
         if self._phase == _DISCONNECTING:
-            result = yield self._waitClosed()
+            result = yield self._closedBut(self._waitClosed(), reason)
             return result
         if self._phase != _CONNECTED:
             raise StompNotConnectedError(f'Not connected [{self._config.uri}]')
@@ -553,10 +554,21 @@ class Stomp:
             if self._protocol is protocol:
                 protocol.close()
                 self._closeCall = self._reactor.callLater(CLOSE_TIMEOUT, self._abortClose, protocol)
-        result = yield closed
+        result = yield self._closedBut(closed, reason)
         if drainError is not None:
             raise drainError
         return result
+
+    def _closedBut(self, closed: defer.Deferred[Any], reason: Any) -> defer.Deferred[Any]:
+        """``closed``, except that the ``reason`` the caller gave is not an error of
+        :meth:`disconnect` itself (2.3: only :attr:`disconnected` errs back with it)."""
+
+        def given(failure: Failure) -> Any:
+            if reason is not None and failure.value is reason:
+                return None
+            return failure
+
+        return closed.addErrback(given)
 
     def _abortClose(self, protocol: StompProtocol) -> None:
         self._closeCall = None

@@ -154,6 +154,13 @@ class StompProtocol(Protocol):
         if reason is not None:
             self._report(Failure(self.closeReason))
 
+    def loseConnection(self) -> None:
+        """Close the transport as if the peer had gone (stompest 2.3's ``StompProtocol`` had this):
+        the client sees an unexpected loss (and reconnects, with ``autoReconnect``)."""
+        transport: Any = self.transport
+        if transport is not None and not self._closed:
+            transport.loseConnection()
+
     def pauseReading(self) -> None:
         """Stop reading from the transport (back-pressure); frames already read are still handed over."""
         if self._paused:
