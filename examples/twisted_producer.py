@@ -48,7 +48,7 @@ def main(reactor, count, destination, poisonEvery):
 
     trigger = reactor.addSystemEventTrigger('before', 'shutdown', onCtrlC)
     for seq in range(1, count + 1):
-        headers = {'seq': seq}
+        headers = {'seq': seq, StompSpec.PERSISTENT_HEADER: 'true'}  # kept across a broker restart
         if poisonEvery and seq % poisonEvery == 0:
             headers['poison'] = 'true'
         last = client.send(destination, f'message {seq}'.encode(), headers, receipt='last' if seq == count else None)

@@ -4,11 +4,13 @@
 
 Subscribes to the input queue with ``ack:client-individual``. Each message's body is upper-cased
 and sent on with a ``transformed-by`` header (its ``seq`` header is kept); the input message is
-acknowledged only after the broker has confirmed the output (a receipt), so a crash in between
-means a redelivery, never a loss. A message with the header ``poison:true`` makes the handler
+acknowledged only after the broker has confirmed the output (a receipt), and the output is sent
+``persistent:true`` (ActiveMQ's STOMP default is non-persistent: a broker restart would drop it),
+so a crash in between means a redelivery, never a loss. It reconnects by itself when the broker
+goes away (``autoReconnect=True``; heart-beats every second find a frozen broker). A message with the header ``poison:true`` makes the handler
 raise: the listener then sends it to the error destination (failure recorded in its headers)
-and acknowledges it, so it does not come back. Runs until Ctrl-C, which lets the messages
-in flight finish before it disconnects.
+and acknowledges it, so it does not come back. Runs until Ctrl-C or SIGTERM, which let the
+messages in flight finish (and their ACKs be confirmed) before it disconnects.
 
 Environment (all optional): ``STOMP_URI`` (default ``tcp://localhost:61613``), ``STOMP_LOGIN``,
 ``STOMP_PASSCODE``, ``STOMP_HOST`` (the ``host`` header; RabbitMQ wants its virtual host, ``/``),
@@ -42,15 +44,17 @@ def main(reactor, source, destination, errorDestination):
         passcode=os.environ.get('STOMP_PASSCODE'),
         version=StompSpec.VERSION_1_2,
     )
-    client = yield Stomp(config, reactor=reactor).connect(host=os.environ.get('STOMP_HOST'), connectedTimeout=10)
-    # Ctrl-C stops the reactor; first let the handlers still running finish (and ack), then disconnect.
+    client = yield Stomp(config, reactor=reactor, autoReconnect=True).connect(
+        host=os.environ.get('STOMP_HOST'), heartBeats=(1000, 1000), connectedTimeout=10
+    )
+    # Ctrl-C (or SIGTERM) stops the reactor; first let the handlers still running finish (and ack), then disconnect.
     reactor.addSystemEventTrigger('before', 'shutdown', stop, client)
 
     def transform(client, frame):
         seq = frame.headers.get('seq', '?')
         if frame.headers.get('poison') == 'true':
             raise PoisonMessage(f'refusing poison message seq={seq}')
-        headers = {'seq': seq, 'transformed-by': 'stompest'}
+        headers = {'seq': seq, 'transformed-by': 'stompest', StompSpec.PERSISTENT_HEADER: 'true'}
         # The listener acks the input when this Deferred fires: after the broker has the output.
         return client.send(destination, frame.body.upper(), headers, receipt=f'seq-{seq}')
 
