@@ -5,12 +5,13 @@
 Subscribes to the input queue with ``ack:client-individual``. Each message's body is upper-cased
 and sent on with a ``transformed-by`` header (its ``seq`` header is kept); the input message is
 acknowledged only after the broker has confirmed the output (a receipt), and the output is sent
-``persistent:true`` (ActiveMQ's STOMP default is non-persistent: a broker restart would drop it),
-so a crash in between means a redelivery, never a loss. It reconnects by itself when the broker
-goes away (``autoReconnect=True``; heart-beats every second find a frozen broker). A message with the header ``poison:true`` makes the handler
-raise: the listener then sends it to the error destination (failure recorded in its headers)
-and acknowledges it, so it does not come back. Runs until Ctrl-C or SIGTERM, which let the
-messages in flight finish (and their ACKs be confirmed) before it disconnects.
+``persistent:true`` (ActiveMQ's STOMP default is non-persistent: a broker restart would
+drop it), so a crash in between means a redelivery, never a loss. It reconnects by itself when
+the broker goes away (``autoReconnect=True``; heart-beats every second find a frozen broker).
+A message with the header ``poison:true`` makes the handler raise: the listener then sends it
+to the error destination (failure recorded in its headers) and acknowledges it, so it does not
+come back. Runs until Ctrl-C or SIGTERM, which let the messages in flight finish (and their
+ACKs be confirmed) before it disconnects.
 
 Environment (all optional): ``STOMP_URI`` (default ``tcp://localhost:61613``), ``STOMP_LOGIN``,
 ``STOMP_PASSCODE``, ``STOMP_HOST`` (the ``host`` header; RabbitMQ wants its virtual host, ``/``),

@@ -79,7 +79,8 @@ class Transformer:
         while True:
             if len(re.findall(pattern, self.text())) >= count:
                 return time.monotonic()
-            assert self.process.poll() is None, f'transformer exited ({self.process.returncode}):\n{self.text()[-3000:]}'
+            exited = self.process.poll()
+            assert exited is None, f'transformer exited ({exited}):\n{self.text()[-3000:]}'
             assert time.monotonic() < deadline, f'no {pattern!r} x{count} within {timeout} s:\n{self.text()[-3000:]}'
             time.sleep(0.05)
 
