@@ -48,7 +48,8 @@ def main(reactor, source, destination, errorDestination):
     client = yield Stomp(config, reactor=reactor, autoReconnect=True).connect(
         host=os.environ.get('STOMP_HOST'), heartBeats=(1000, 1000), connectedTimeout=10
     )
-    # Ctrl-C (or SIGTERM) stops the reactor; first let the handlers still running finish (and ack), then disconnect.
+    # Ctrl-C stops the reactor (SIGTERM too); first let the handlers still running finish (and
+    # ack), then disconnect.
     reactor.addSystemEventTrigger('before', 'shutdown', stop, client)
 
     def transform(client, frame):
