@@ -218,6 +218,7 @@ class Stomp:
         self._forwards: dict[int, tuple[StompFrame, defer.Deferred[Any]]] = {}
         # the listeners of the current connection that came from the listenersFactory
         self._factoryListeners: list[Listener] = []
+        self._inConnectionLost = False
 
     # -- read-only state ------------------------------------------------------------------------
 
@@ -357,6 +358,11 @@ class Stomp:
             yield self._pending
         except BaseException:
             self._phase = _IDLE
+            if self._inConnectionLost:
+                # Failed inside the transport's connectionLost (a refused TLS handshake, say):
+                # let the transport finish it before the caller hears, so the reactor is clean.
+                self._pending = None
+                yield task.deferLater(self._reactor, 0, lambda: None)
             raise
         finally:
             self._pending = None
@@ -602,6 +608,13 @@ class Stomp:
     def _onConnectionLost(self, protocol: StompProtocol, reason: Failure) -> None:
         if protocol is not self._protocol:
             return
+        self._inConnectionLost = protocol.inTransportLoss
+        try:
+            self._connectionLost(protocol, reason)
+        finally:
+            self._inConnectionLost = False
+
+    def _connectionLost(self, protocol: StompProtocol, reason: Failure) -> None:
         deliberate = protocol.closeReason
         clean = deliberate is None and self.session.state == StompSession.DISCONNECTING
         clean = clean or (deliberate is None and self._phase == _DISCONNECTING and protocol.closed)
