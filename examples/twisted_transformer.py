@@ -17,7 +17,9 @@ Environment (all optional): ``STOMP_URI`` (default ``tcp://localhost:61613``), `
 ``STOMP_PASSCODE``, ``STOMP_HOST`` (the ``host`` header; RabbitMQ wants its virtual host, ``/``),
 ``STOMPEST_DEMO_IN`` (default ``/queue/stompest.demo.in``),
 ``STOMPEST_DEMO_OUT`` (default ``/queue/stompest.demo.out``), ``STOMPEST_DEMO_ERROR``
-(default ``/queue/stompest.demo.error``).
+(default ``/queue/stompest.demo.error``), ``STOMPEST_DEMO_HEADERS`` (extra headers for every
+SEND and SUBSCRIBE, ``name:value,...``; RabbitMQ: ``x-queue-type:quorum`` keeps acknowledgements
+across a broker crash).
 """
 
 import logging
@@ -29,6 +31,10 @@ from stompest.config import StompConfig
 from stompest.protocol import StompSpec
 from stompest.twisted import Stomp
 from stompest.twisted.listener import SubscriptionListener
+
+#: extra headers for every SEND and SUBSCRIBE, from STOMPEST_DEMO_HEADERS="name:value,..."
+#: (RabbitMQ: x-queue-type:quorum makes its queues keep acknowledgements across a broker crash)
+EXTRA_HEADERS = dict(item.split(':', 1) for item in os.environ.get('STOMPEST_DEMO_HEADERS', '').split(',') if item)
 
 LOG = logging.getLogger('twisted_transformer')
 
@@ -56,13 +62,14 @@ def main(reactor, source, destination, errorDestination):
         seq = frame.headers.get('seq', '?')
         if frame.headers.get('poison') == 'true':
             raise PoisonMessage(f'refusing poison message seq={seq}')
-        headers = {'seq': seq, 'transformed-by': 'stompest', StompSpec.PERSISTENT_HEADER: 'true'}
+        headers = {**EXTRA_HEADERS, 'seq': seq, 'transformed-by': 'stompest', StompSpec.PERSISTENT_HEADER: 'true'}
         # The listener acks the input when this Deferred fires: after the broker has the output.
         return client.send(destination, frame.body.upper(), headers, receipt=f'seq-{seq}')
 
     client.subscribe(
         source,
         {
+            **EXTRA_HEADERS,
             StompSpec.ACK_HEADER: StompSpec.ACK_CLIENT_INDIVIDUAL,
             StompSpec.ACTIVEMQ_PREFETCH_SIZE_HEADER: 100,  # each broker ignores the other's header
             StompSpec.RABBITMQ_PREFETCH_COUNT_HEADER: 100,

@@ -36,6 +36,10 @@ FAULT_COUNT = 20_000
 KILLS = 3
 FREEZE = 5.0  # seconds; the transformer asks for 1 s heart-beats, tolerance 3.0: dropped after 3 s
 RECONNECTED = re.compile(r'Reconnected to ')
+#: headers every SEND and SUBSCRIBE of the pipeline carries, per broker. RabbitMQ's classic queues
+#: lose acknowledgements they had confirmed when the broker is SIGKILLed (measured: 2,000 of 2,000
+#: acked messages came back, the last ACK with a RECEIPT); its quorum queues keep them.
+DURABLE_QUEUE_HEADERS = {'activemq': {}, 'activemq2': {}, 'rabbitmq': {'x-queue-type': 'quorum'}}
 
 
 def _environment(broker, run: str) -> dict[str, str]:
@@ -47,6 +51,7 @@ def _environment(broker, run: str) -> dict[str, str]:
         'STOMPEST_DEMO_IN': f'/queue/stompest.test.faults.in.{run}',
         'STOMPEST_DEMO_OUT': f'/queue/stompest.test.faults.out.{run}',
         'STOMPEST_DEMO_ERROR': f'/queue/stompest.test.faults.error.{run}',
+        'STOMPEST_DEMO_HEADERS': ','.join(f'{k}:{v}' for k, v in DURABLE_QUEUE_HEADERS[broker.name].items()),
     })
     return env
 
@@ -107,7 +112,7 @@ def _readAll(broker, destination: str, expected: int, timeout: float, idle: floa
     client.connect(host=broker.vhost, connectTimeout=5, connectedTimeout=10)
     seen: Counter[int] = Counter()
     try:
-        client.subscribe(destination, {'id': 'read', 'ack': 'auto'})
+        client.subscribe(destination, {**DURABLE_QUEUE_HEADERS[broker.name], 'id': 'read', 'ack': 'auto'})
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if not client.canRead(idle):
