@@ -51,6 +51,7 @@ from stompest.error import (
     StompNotConnectedError,
     StompProtocolError,
 )
+from stompest.protocol._transaction import inTransaction
 from stompest.protocol.failover import StompFailoverTransport
 from stompest.protocol.frame import Headers, StompFrame, StompHeartBeat
 from stompest.protocol.parser import StompParser
@@ -984,20 +985,27 @@ class Stomp:
         return False
 
     @_connected
-    def ack(self, frame: StompFrame, receipt: str | None = None) -> defer.Deferred:
-        """ACK a received MESSAGE (not sent, only logged, if it came on an earlier connection)."""
-        return self._acknowledge(self.session.ack, frame, receipt)
+    def ack(self, frame: StompFrame, receipt: str | None = None, *, transaction: str | None = None) -> defer.Deferred:
+        """ACK a received MESSAGE (not sent, only logged, if it came on an earlier connection);
+        inside the open ``transaction`` when given (it then takes effect at COMMIT)."""
+        return self._acknowledge(self.session.ack, frame, receipt, transaction)
 
     @_connected
-    def nack(self, frame: StompFrame, receipt: str | None = None) -> defer.Deferred:
-        """NACK a received MESSAGE (STOMP 1.1+; same stale rule as :meth:`ack`)."""
-        return self._acknowledge(self.session.nack, frame, receipt)
+    def nack(self, frame: StompFrame, receipt: str | None = None, *, transaction: str | None = None) -> defer.Deferred:
+        """NACK a received MESSAGE (STOMP 1.1+; same stale and ``transaction`` rules as :meth:`ack`)."""
+        return self._acknowledge(self.session.nack, frame, receipt, transaction)
 
     def _acknowledge(
-        self, build: Callable[[StompFrame, str | None], StompFrame], frame: StompFrame, receipt: str | None
+        self,
+        build: Callable[[StompFrame, str | None], StompFrame],
+        frame: StompFrame,
+        receipt: str | None,
+        transaction: str | None = None,
     ) -> defer.Deferred:
         if self._isStale(frame):
             return defer.succeed(None)
+        if transaction is not None:
+            build = inTransaction(self.session, build, transaction)
         if self._phase == _RECONNECTING:
             return self._later(lambda: build(frame, receipt))
         try:
