@@ -43,6 +43,7 @@ from stompest.error import (
     StompProtocolError,
 )
 from stompest.protocol import commands
+from stompest.protocol._transaction import inTransaction
 from stompest.protocol.failover import StompFailoverTransport
 from stompest.protocol.frame import Headers, StompFrame, StompHeartBeat
 from stompest.protocol.session import StompSession
@@ -59,9 +60,9 @@ log = logging.getLogger(__name__)
 #: default as the Twisted client's, see :attr:`StompSpec.DEFAULT_HEART_BEAT_TOLERANCE`).
 DEFAULT_HEART_BEAT_TOLERANCE = StompSpec.DEFAULT_HEART_BEAT_TOLERANCE
 
-#: The arguments of :meth:`Stomp.connect` a later ``connect()`` reuses when not given again.
 _PRUNE_AT = 1024  # the least length at which the list of delivered frames is pruned
 
+#: The arguments of :meth:`Stomp.connect` a later ``connect()`` reuses when not given again.
 CONNECT_ARGUMENTS = ('headers', 'versions', 'host', 'heartBeats', 'connectTimeout', 'connectedTimeout')
 
 
@@ -467,19 +468,20 @@ class Stomp:
         self._connectedTransport()
         self.sendFrame(self._session.unsubscribe(token, receipt))
 
-    def ack(self, frame: StompFrame, receipt: str | None = None) -> None:
-        """Acknowledge the MESSAGE ``frame``; not sent (a WARNING is logged) when ``frame`` came
-        on an earlier connection: the broker redelivers it, and that copy is the one to ACK."""
+    def ack(self, frame: StompFrame, receipt: str | None = None, *, transaction: str | None = None) -> None:
+        """Acknowledge the MESSAGE ``frame`` (inside the open ``transaction`` when given); not sent
+        (a WARNING is logged) when ``frame`` came on an earlier connection: the broker redelivers
+        it, and that copy is the one to ACK."""
         self._connectedTransport()
         if not (self._stale and self._isStale(frame, StompSpec.ACK)):
-            self.sendFrame(self._session.ack(frame, receipt))
+            self.sendFrame(inTransaction(self._session, self._session.ack, transaction)(frame, receipt))
 
-    def nack(self, frame: StompFrame, receipt: str | None = None) -> None:
-        """Refuse the MESSAGE ``frame`` (STOMP 1.1 and later); the same rule as :meth:`ack`'s
-        for frames of an earlier connection."""
+    def nack(self, frame: StompFrame, receipt: str | None = None, *, transaction: str | None = None) -> None:
+        """Refuse the MESSAGE ``frame`` (STOMP 1.1 and later); ``transaction`` and the rule for
+        frames of an earlier connection as for :meth:`ack`."""
         self._connectedTransport()
         if not (self._stale and self._isStale(frame, StompSpec.NACK)):
-            self.sendFrame(self._session.nack(frame, receipt))
+            self.sendFrame(inTransaction(self._session, self._session.nack, transaction)(frame, receipt))
 
     def begin(self, transaction: str | int | None = None, receipt: str | None = None) -> str:
         """Begin a transaction; returns its id as a string (``str(transaction)``, as in 2.3, or a
