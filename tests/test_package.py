@@ -109,7 +109,7 @@ def test_wheelShipsTypeInformationAndTheConsoleScript(built):
         entryPoints = next(name for name in names if name.endswith('.dist-info/entry_points.txt'))
         assert 'stompest = stompest.__main__:main' in archive.read(entryPoints).decode()
     assert 'stompest/py.typed' in names
-    for module in ('stompest/cli.py', 'stompest/_demo.py', 'stompest/sync/__init__.py',
+    for module in ('stompest/cli/__init__.py', 'stompest/_demo.py', 'stompest/sync/__init__.py',
                    'stompest/twisted/__init__.py', 'stompest/protocol/__init__.py'):
         assert module in names
     assert not any(name.startswith(('tests/', 'examples/')) for name in names)
@@ -120,7 +120,7 @@ def test_sdistHasTheSourcesAndTheLicense(built):
     top = sdist.name[: -len('.tar.gz')]
     with tarfile.open(sdist) as archive:
         names = set(archive.getnames())
-    for name in ('setup.cfg', 'setup.py', 'LICENSE', 'README.md', 'stompest/py.typed', 'stompest/cli.py'):
+    for name in ('setup.cfg', 'setup.py', 'LICENSE', 'README.md', 'stompest/py.typed', 'stompest/cli/__init__.py'):
         assert f'{top}/{name}' in names
 
 
