@@ -161,6 +161,19 @@ def test_wheelShipsTypeInformationAndTheConsoleScript(built):
     assert not any(name.startswith(('tests/', 'examples/')) for name in names)
 
 
+def sourceFiles(*folders: str) -> list[str]:
+    """The files of ``folders`` under version control (in a tree without git: their .py and .rst files)."""
+    try:
+        listed = subprocess.run(['git', 'ls-files', '-z', '--', *folders], cwd=ROOT, capture_output=True,
+                                check=True, timeout=60, stdin=subprocess.DEVNULL).stdout.decode()
+    except (OSError, subprocess.SubprocessError):
+        listed = ''
+    if listed:
+        return [name for name in listed.split('\0') if name]
+    return [str(path.relative_to(ROOT)) for folder in folders for pattern in ('*.py', '*.rst')
+            for path in (ROOT / folder).rglob(pattern) if '_build' not in path.parts]
+
+
 def test_sdistHasTheSourcesDocsExamplesAndChangelog(built):
     sdist, _, _ = built
     top = sdist.name[: -len('.tar.gz')]
@@ -170,10 +183,8 @@ def test_sdistHasTheSourcesDocsExamplesAndChangelog(built):
                  'stompest/py.typed', 'stompest/cli/__init__.py', 'docs/changes.rst', 'docs/index.rst',
                  'docs/conf.py', 'docs/cli.rst', 'tests/test_package.py'):
         assert name in names
-    for source in (ROOT / 'examples').glob('*.py'):  # every example, whatever gets added
-        assert f'examples/{source.name}' in names
-    for source in (ROOT / 'docs').glob('*.rst'):
-        assert f'docs/{source.name}' in names
+    missing = sorted(set(sourceFiles('docs', 'examples', 'tests')) - names)
+    assert missing == [], 'MANIFEST.in misses these'
     assert not any('__pycache__' in name or name.endswith('.pyc') or '_build/' in name for name in names)
 
 

@@ -24,6 +24,7 @@ from stompest.cli.connect import (
     connectSync,
     disconnect,
     disconnectAfterStop,
+    raiseIfError,
     waitForFrame,
     waitForReceipt,
 )
@@ -72,6 +73,7 @@ class BenchStats:
 
 def _receive(client: Any, stats: BenchStats, started: float) -> None:
     frame = client.receiveFrame()
+    raiseIfError(frame)
     if frame.command == StompSpec.MESSAGE:
         stats.consumed += 1
         stats.consumedBytes += len(frame.body)

@@ -21,9 +21,13 @@ from stompest.cli.signals import POLL_INTERVAL, StopSignals
 from stompest.config import StompConfig
 from stompest.error import StompConnectionError, StompConnectTimeout, StompError, StompProtocolError
 from stompest.protocol.failover import StompFailoverTransport
+from stompest.protocol.frame import StompFrame
 from stompest.protocol.spec import StompSpec
 
-__all__ = ['BrokerWalk', 'configFor', 'connectSync', 'disconnect', 'sslContextFor', 'waitForFrame', 'waitForReceipt']
+__all__ = [
+    'BrokerWalk', 'configFor', 'connectSync', 'disconnect', 'raiseIfError', 'sslContextFor', 'waitForFrame',
+    'waitForReceipt',
+]
 
 
 def sslContextFor(args: argparse.Namespace) -> ssl.SSLContext | None:
@@ -155,6 +159,13 @@ def waitForFrame(client: Any, timeout: float | None, stop: StopSignals) -> bool:
             return False
 
 
+def raiseIfError(frame: StompFrame) -> None:
+    """The blocking client returns ERROR frames (as stompest 2.3 did); the command fails on them."""
+    if frame.command == StompSpec.ERROR:
+        message = frame.headers.get(StompSpec.MESSAGE_HEADER, '')
+        raise StompProtocolError(f'Broker sent an ERROR frame: {message!r}', frame=frame)
+
+
 def waitForReceipt(client: Any, receipt: str, timeout: float, stop: StopSignals | None = None) -> None:
     """Read frames until the RECEIPT ``receipt`` arrives; an ERROR frame raises on the way.
 
@@ -170,6 +181,7 @@ def waitForReceipt(client: Any, receipt: str, timeout: float, stop: StopSignals 
         frame = client.receiveFrame()
         if frame.command == StompSpec.RECEIPT and frame.headers.get(StompSpec.RECEIPT_ID_HEADER) == receipt:
             return
+        raiseIfError(frame)
 
 
 def disconnect(client: Any, timeout: float, stop: StopSignals | None = None) -> None:

@@ -10,6 +10,7 @@ from stompest.cli.connect import (
     connectSync,
     disconnect,
     disconnectAfterStop,
+    raiseIfError,
     waitForFrame,
     waitForReceipt,
 )
@@ -53,6 +54,7 @@ def cmdListen(args: argparse.Namespace, context: Context) -> int:
                         )
                     break
                 frame = client.receiveFrame()
+                raiseIfError(frame)
                 if frame.command != StompSpec.MESSAGE:
                     continue
                 context.stdout.write(formatMessage(frame, args.json))
