@@ -225,12 +225,20 @@ class DemoPipeline:
 
         return client.send(self.target, frame.body.upper(), headers, receipt=f'out-{seq}').addCallback(counted)
 
-    def forwardToErrors(self, client: Any, failure: Any, frame: Any, errorDestination: str | None) -> defer.Deferred:
-        """The transformer's ``onMessageFailed``: the listener's default forward, made persistent."""
-        from stompest.twisted.util import errorDestinationHeaders
+    def forwardToErrors(self, client: Any, exc: Any, frame: Any, errorDestination: str | None) -> defer.Deferred:
+        """The transformer's ``onMessageFailed`` (``exc``: the handler's exception, or a Failure of
+        it): the copy :func:`~stompest.twisted.util.errorFrame` makes, sent persistent to the error
+        destination with a receipt; the listener ACKs the original once the receipt is there."""
+        from twisted.python.failure import Failure
 
-        headers = persistent(errorDestinationHeaders(frame, failure.value))
-        return client.send(errorDestination or self.errors, frame.body, headers)
+        from stompest.twisted.util import errorFrame
+
+        if isinstance(exc, Failure):
+            exc = exc.value
+        copy = errorFrame(frame, exc)
+        seq = frame.headers.get(SEQ_HEADER, '?')
+        return client.send(errorDestination or self.errors, copy.body, persistent(dict(copy.headers)),
+                           receipt=f'error-{seq}')
 
     def consume(self, onError: bool) -> Callable[[Any, Any], None]:
         """The consumer's handler for the output (or, with ``onError``, the error destination)."""

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from twisted.internet import defer, task
 from twisted.internet.testing import MemoryReactorClock
-from twisted.python.failure import Failure
 
 from stompest._demo import DemoPipeline, DemoStats, PoisonMessage
 from stompest.config import StompConfig
@@ -32,7 +31,7 @@ def test_everySendOfThePipelineIsPersistent():
     demo.produce(client)
     message = StompFrame('MESSAGE', {'seq': '1', 'destination': '/queue/d.in', 'message-id': 'm1'}, b'message 1')
     demo.transform(client, message)
-    demo.forwardToErrors(client, Failure(PoisonMessage('refusing poison message seq=1')), message, '/queue/d.error')
+    demo.forwardToErrors(client, PoisonMessage('refusing poison message seq=1'), message, '/queue/d.error')
     destinations = [destination for destination, _, _ in client.sent]
     assert destinations == ['/queue/d.in'] * 4 + ['/queue/d.out', '/queue/d.error']
     assert all(headers.get('persistent') == 'true' for _, _, headers in client.sent)
