@@ -14,6 +14,8 @@ from twisted.python.failure import Failure
 from stompest.protocol.frame import StompFrame, StompHeartBeat
 from stompest.protocol.parser import StompParser
 from stompest.protocol.spec import StompSpec
+from stompest.testing import BrokerConnection, MemoryBroker
+from stompest.testing.twisted import BrokerProtocol
 
 _NOTHING = object()
 
@@ -58,13 +60,11 @@ def assertNoResult(deferred: defer.Deferred) -> None:
 # -- a fake broker ---------------------------------------------------------------------------------
 
 
-class FakeBroker(Protocol):
-    """A STOMP broker in memory, built on StompParser and StompFrame.
-
-    It answers CONNECT (negotiating version and heart-beats), RECEIPTs (``answerReceipts``),
-    routes SEND to matching SUBSCRIBEs as MESSAGEs and records everything it received in
-    :attr:`frames` (heart-beats counted in :attr:`beats`).
-    """
+class FakeBroker(BrokerProtocol):
+    """One connection to its own :class:`stompest.testing.MemoryBroker` (the shipped test kit),
+    with the options these tests were written for: every destination routes like a topic (a SEND
+    reaches every matching subscription), ACKs are not checked, the CONNECTED ``heart-beat``
+    header is ``heartBeats`` as given, and no timers run (the broker sends no heart-beats)."""
 
     def __init__(
         self,
@@ -75,101 +75,45 @@ class FakeBroker(Protocol):
         refuse: str | None = None,
         session: str = 'session-1',
     ) -> None:
-        self.version = version
-        self.heartBeats = heartBeats
-        self.answerConnect = answerConnect
-        self.answerReceipts = answerReceipts
-        self.refuse = refuse
+        broker = MemoryBroker(
+            versions=[v for v in StompSpec.VERSIONS if v <= version], heartBeats=heartBeats, strictAcks=False,
+            topicPrefixes=('',), closeOnDisconnect=False, frameTrailer=b'', server='fake/1.0',
+        )
+        broker.answerConnect, broker.answerReceipts, broker.refuse = answerConnect, answerReceipts, refuse
+        super().__init__(broker)
         self.sessionId = session
-        self.parser = StompParser()
-        self.frames: list[StompFrame] = []
-        self.beats = 0
-        self.subscriptions: dict[str, tuple[str, str]] = {}  # id -> (destination, ack mode)
-        self.counter = 0
-        self.lost = False
+
+    def connectionMade(self) -> None:
+        super().connectionMade()
+        self.kit.sessionId = self.sessionId
+
+    @property
+    def kit(self) -> BrokerConnection:
+        assert self.connection is not None
+        return self.connection
+
+    @property
+    def frames(self) -> list[StompFrame]:
+        return self.kit.frames
+
+    @property
+    def lost(self) -> bool:
+        return not self.kit.isOpen
 
     def commands(self) -> list[str]:
-        return [frame.command for frame in self.frames]
+        return self.kit.commands()
 
     def framesOf(self, command: str) -> list[StompFrame]:
-        return [frame for frame in self.frames if frame.command == command]
-
-    def dataReceived(self, data: bytes) -> None:
-        self.parser.add(data)
-        for frame in iter(self.parser.get, self.parser.SENTINEL):
-            if isinstance(frame, StompHeartBeat):
-                self.beats += 1
-                continue
-            self.frames.append(frame)
-            self.handle(frame)
-
-    def connectionLost(self, reason: Failure = None) -> None:  # type: ignore[assignment]
-        self.lost = True
+        return self.kit.framesOf(command)
 
     def write(self, frame: StompFrame | StompHeartBeat) -> None:
-        if isinstance(frame, StompFrame) and frame.version is None:
-            frame.version = self.version
-        self.transport.write(bytes(frame))
-
-    def handle(self, frame: StompFrame) -> None:
-        command = frame.command
-        if command in (StompSpec.CONNECT, StompSpec.STOMP):
-            if self.refuse is not None:
-                self.write(StompFrame(StompSpec.ERROR, {'message': self.refuse}, b'refused'))
-                return
-            if not self.answerConnect:
-                return
-            offered = frame.headers.get(StompSpec.ACCEPT_VERSION_HEADER, StompSpec.VERSION_1_0).split(',')
-            version = max((v for v in offered if v <= self.version), default=StompSpec.VERSION_1_0)
-            self.version = version
-            self.parser.version = version
-            headers = {StompSpec.SESSION_HEADER: self.sessionId, StompSpec.SERVER_HEADER: 'fake/1.0'}
-            if version != StompSpec.VERSION_1_0:
-                headers[StompSpec.VERSION_HEADER] = version
-                headers[StompSpec.HEART_BEAT_HEADER] = f'{self.heartBeats[0]},{self.heartBeats[1]}'
-            self.write(StompFrame(StompSpec.CONNECTED, headers))
-            return
-        if command == StompSpec.SUBSCRIBE:
-            subscription = frame.headers.get(StompSpec.ID_HEADER, frame.headers[StompSpec.DESTINATION_HEADER])
-            self.subscriptions[subscription] = (
-                frame.headers[StompSpec.DESTINATION_HEADER],
-                frame.headers.get(StompSpec.ACK_HEADER, 'auto'),
-            )
-        elif command == StompSpec.UNSUBSCRIBE:
-            self.subscriptions.pop(
-                frame.headers.get(StompSpec.ID_HEADER, frame.headers.get(StompSpec.DESTINATION_HEADER)), None
-            )
-        elif command == StompSpec.SEND:
-            destination = frame.headers[StompSpec.DESTINATION_HEADER]
-            headers = {
-                k: v
-                for k, v in frame.headers.items()
-                if k not in (StompSpec.RECEIPT_HEADER, StompSpec.DESTINATION_HEADER)
-            }
-            for subscription, (subscribed, _) in list(self.subscriptions.items()):
-                if subscribed == destination:
-                    self.deliver(subscription, frame.body, headers)
-        if self.answerReceipts and StompSpec.RECEIPT_HEADER in frame.headers:
-            self.write(
-                StompFrame(StompSpec.RECEIPT, {StompSpec.RECEIPT_ID_HEADER: frame.headers[StompSpec.RECEIPT_HEADER]})
-            )
+        self.kit.sendFrame(frame)
 
     def deliver(
         self, subscription: str, body: bytes = b'', headers: dict[str, str] | None = None, messageId: str | None = None
     ) -> StompFrame:
         """Send a MESSAGE for ``subscription`` (its id, or destination in 1.0)."""
-        destination, ackMode = self.subscriptions[subscription]
-        self.counter += 1
-        messageId = messageId or f'message-{self.counter}'
-        allHeaders = dict(headers or {})
-        allHeaders.update({StompSpec.DESTINATION_HEADER: destination, StompSpec.MESSAGE_ID_HEADER: messageId})
-        if self.version != StompSpec.VERSION_1_0:
-            allHeaders[StompSpec.SUBSCRIPTION_HEADER] = subscription
-        if self.version == StompSpec.VERSION_1_2 and ackMode != 'auto':
-            allHeaders[StompSpec.ACK_HEADER] = f'ack-{messageId}'
-        frame = StompFrame(StompSpec.MESSAGE, allHeaders, body, version=self.version)
-        self.write(frame)
-        return frame
+        return self.kit.deliver(subscription, body, headers, messageId)
 
 
 # -- transports, pump, endpoints -------------------------------------------------------------------
