@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.stamp-setup
 PYTEST_ARGS ?=
 
-.PHONY: setup test test-unit bench lint clean
+.PHONY: setup test test-unit compat bench lint clean
 
 $(STAMP): setup.cfg setup.py
 	$(PYTHON) -m venv $(VENV)
@@ -16,13 +16,20 @@ $(STAMP): setup.cfg setup.py
 ## setup: create .venv and install stompest with its test, TLS, benchmark, lint and docs extras
 setup: $(STAMP)
 
-## test: the whole suite, real brokers included (installs and starts them when missing)
+## test: the whole suite, real brokers included (installs and starts them when missing), then `make compat`
 test: setup brokers-install
 	$(BIN)/python -m pytest -ra $(PYTEST_ARGS)
+	$(MAKE) --no-print-directory compat
 
 ## test-unit: everything but the broker tests (no broker needed)
 test-unit: setup
 	$(BIN)/python -m pytest -ra -m "not broker" $(PYTEST_ARGS)
+
+## compat: stompest 2.3.0's own test suites against this tree, unit and on ActiveMQ (downloads the
+##         2.3.0 sdists with pip into .compat/, sha256-checked; expected failures: tests/compat/expected.txt)
+COMPAT_ARGS ?=
+compat: setup
+	$(BIN)/python tests/compat/run.py $(COMPAT_ARGS)
 
 ## bench: the parser/serialisation benchmark, then the end-to-end one against local brokers
 bench: setup brokers-start
@@ -30,7 +37,7 @@ bench: setup brokers-start
 	$(BIN)/python tests/benchmarks/bench_e2e.py
 
 clean:
-	rm -rf $(VENV) build dist *.egg-info .hypothesis
+	rm -rf $(VENV) build dist *.egg-info .hypothesis .compat
 
 .PHONY: docs typecheck
 

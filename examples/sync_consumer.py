@@ -28,6 +28,8 @@ def consume(client, count, idle):
             logging.info('No message for %s s', idle)
             break
         frame = client.receiveFrame()
+        if frame.command == StompSpec.ERROR:  # the broker refused something; it closes next
+            raise SystemExit(f'Broker error: {frame.headers.get(StompSpec.MESSAGE_HEADER)}')
         logging.info('Received %s', frame.body.decode('utf-8', 'replace'))
         client.ack(frame)
         received += 1

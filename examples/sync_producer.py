@@ -29,7 +29,9 @@ def main(count):
     try:
         for seq in range(count):
             client.send(queue, f'message {seq}'.encode(), {'seq': seq}, receipt=f'seq-{seq}')
-            frame = client.receiveFrame()  # nothing is subscribed: the only frames are our receipts
+            frame = client.receiveFrame()  # nothing is subscribed: a RECEIPT, or an ERROR if refused
+            if frame.command == StompSpec.ERROR:
+                raise SystemExit(f'Broker error: {frame.headers.get(StompSpec.MESSAGE_HEADER)}')
             assert frame.headers[StompSpec.RECEIPT_ID_HEADER] == f'seq-{seq}'
         logging.info('Sent %d messages to %s', count, queue)
     finally:

@@ -38,6 +38,8 @@ def main(count):
         idle = float(os.environ.get('STOMPEST_DEMO_IDLE', 10))
         while (count is None or received < count) and client.canRead(idle):
             frame = client.receiveFrame()
+            if frame.command == StompSpec.ERROR:  # the broker refused something; it closes next
+                raise SystemExit(f'Broker error: {frame.headers.get(StompSpec.MESSAGE_HEADER)}')
             logging.info('Received %s', frame.body.decode('utf-8', 'replace'))
             client.ack(frame)
             received += 1

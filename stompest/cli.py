@@ -42,7 +42,7 @@ from typing import Any, TextIO
 
 import stompest
 from stompest.config import StompConfig
-from stompest.error import StompError
+from stompest.error import StompError, StompProtocolError
 from stompest.protocol.frame import StompFrame
 from stompest.protocol.spec import StompSpec
 
@@ -294,6 +294,14 @@ def _waitForReceipt(client: Any, receipt: str, timeout: float) -> None:
         frame = client.receiveFrame()
         if frame.command == StompSpec.RECEIPT and frame.headers.get(StompSpec.RECEIPT_ID_HEADER) == receipt:
             return
+        _raiseIfError(frame)
+
+
+def _raiseIfError(frame: StompFrame) -> None:
+    """The blocking client returns ERROR frames (as stompest 2.3 did); the CLI fails on them."""
+    if frame.command == StompSpec.ERROR:
+        message = frame.headers.get(StompSpec.MESSAGE_HEADER, '')
+        raise StompProtocolError(f'Broker sent an ERROR frame: {message!r}', frame=frame)
 
 
 def _disconnect(client: Any, timeout: float) -> None:
@@ -401,6 +409,7 @@ def cmdListen(args: argparse.Namespace, stdout: Any, stderr: TextIO) -> int:
                     )
                 break
             frame = client.receiveFrame()
+            _raiseIfError(frame)
             if frame.command != StompSpec.MESSAGE:
                 continue
             stdout.write(formatMessage(frame, args.json))
@@ -516,6 +525,7 @@ def cmdBench(args: argparse.Namespace, stdout: Any, stderr: TextIO) -> int:
             if not client.canRead(args.timeout):
                 break
             frame = client.receiveFrame()
+            _raiseIfError(frame)
             if frame.command == StompSpec.MESSAGE:
                 consumed += 1
                 consumedBytes += len(frame.body)

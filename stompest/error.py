@@ -21,6 +21,7 @@ __all__ = [
     'StompConnectTimeout',
     'StompHeartBeatTimeout',
     'StompProtocolError',
+    'StompEncodingError',
     'StompFrameError',
     'StompFrameLimitError',
     'StompExclusiveOperationError',
@@ -67,6 +68,24 @@ class StompProtocolError(StompError):
     def __init__(self, *args: Any, frame: Any = None) -> None:
         super().__init__(*args)
         self.frame = frame
+
+
+class StompEncodingError(StompProtocolError, UnicodeEncodeError):
+    """A frame's headers cannot be encoded in its version's codec (ASCII in STOMP 1.0).
+
+    Also a :class:`UnicodeEncodeError`, which stompest 2.3 raised here, with that error's
+    ``encoding``, ``object``, ``start``, ``end`` and ``reason``.
+
+    :param error: the :class:`UnicodeEncodeError` of the codec.
+    :param message: what to say instead of the codec's message.
+    """
+
+    def __init__(self, error: UnicodeEncodeError, message: str) -> None:
+        super().__init__(error.encoding, error.object, error.start, error.end, error.reason)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
 
 
 class StompFrameError(StompError):

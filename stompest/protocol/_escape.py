@@ -30,7 +30,7 @@ _ESCAPE_SEQUENCE = re.compile(r'\\(.?)', re.DOTALL)
 def escaper(version: str, command: str) -> Callable[[str], str] | None:
     """A function that escapes a header name or value of ``command`` in ``version``, or
     ``None`` where nothing is escaped (1.0, and CONNECT/STOMP/CONNECTED in every version)."""
-    if version == StompSpec.VERSION_1_0 or command in StompSpec.COMMANDS_ESCAPE_EXCLUDED:
+    if version == StompSpec.VERSION_1_0 or command in StompSpec.COMMANDS_ESCAPE_EXCLUDED[version]:
         return None
     needsEscape = _NEEDS_ESCAPE[version].search
     table = _ESCAPE_TABLES[version]
@@ -45,7 +45,7 @@ def unescaper(version: str, command: str) -> Callable[[str], str] | None:
     """A function that decodes the escapes of a received header name or value, or ``None``
     where the version or command has no escapes. An undefined escape sequence raises
     :class:`~stompest.error.StompFrameError` (the 1.1 and 1.2 specs make it a fatal error)."""
-    if version == StompSpec.VERSION_1_0 or command in StompSpec.COMMANDS_ESCAPE_EXCLUDED:
+    if version == StompSpec.VERSION_1_0 or command in StompSpec.COMMANDS_ESCAPE_EXCLUDED[version]:
         return None
     mapping = _UNESCAPE_MAPS[version]
 

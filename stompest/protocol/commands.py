@@ -14,6 +14,8 @@ keeps the state (subscriptions, transactions, receipts) and calls these function
 >>> reply = StompFrame('CONNECTED', headers)
 >>> commands.connected(reply, versions=['1.0', '1.1', '1.2'])
 ('1.2', 'ActiveMQ/5.17.2', 's1', (0, 2000))
+>>> commands.negotiateHeartBeat(1000, 2000)
+2000
 >>> commands.negotiateHeartBeat((1000, 0), (0, 2000))
 (2000, 0)
 >>> frame, token = commands.subscribe('/queue/a', {'ack': 'client-individual'}, version='1.2')
@@ -41,8 +43,22 @@ STOMP 1.1 and 1.2), else ``('destination', <destination>)`` (STOMP 1.0 only).
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable
+from typing import overload
 
-from stompest.error import StompFrameError, StompProtocolError
+from stompest.error import StompProtocolError
+from stompest.protocol._checks import (
+    _checkCommand,
+    _checkTransactionHeader,
+    _command,
+    _heartBeat,
+    _heartBeats,
+    _nonEmpty,
+    _parseHeartBeats,
+    _receipt,
+    _string,
+    _versions,
+    _withReceipt,
+)
 from stompest.protocol.frame import Headers, StompFrame, StompHeartBeat
 from stompest.protocol.spec import StompSpec
 
@@ -65,6 +81,7 @@ __all__ = [
     'stomp',
     'subscribe',
     'unsubscribe',
+    'version',
     'versions',
 ]
 
@@ -80,14 +97,19 @@ _TRANSACTION = StompSpec.TRANSACTION_HEADER
 _RECEIPT = StompSpec.RECEIPT_HEADER
 _SEND_VERSIONS = frozenset(v for v in StompSpec.VERSIONS if StompSpec.SEND in StompSpec.COMMANDS[v])
 
-#: Per version, the headers an ACK or NACK carries: (name in the ACK, name in the MESSAGE it takes the value from).
+#: Per version, the headers an ACK or NACK carries: (name in the ACK, name in the MESSAGE it takes
+#: the value from, whether the MESSAGE must have it). A 1.0 ACK repeats the MESSAGE's
+#: ``subscription`` when there is one (as stompest 2.3 did; ActiveMQ sends one in 1.0 too).
 _ACK_HEADERS = {
-    StompSpec.VERSION_1_0: [(StompSpec.MESSAGE_ID_HEADER, StompSpec.MESSAGE_ID_HEADER)],
-    StompSpec.VERSION_1_1: [
-        (StompSpec.MESSAGE_ID_HEADER, StompSpec.MESSAGE_ID_HEADER),
-        (StompSpec.SUBSCRIPTION_HEADER, StompSpec.SUBSCRIPTION_HEADER),
+    StompSpec.VERSION_1_0: [
+        (StompSpec.MESSAGE_ID_HEADER, StompSpec.MESSAGE_ID_HEADER, True),
+        (StompSpec.SUBSCRIPTION_HEADER, StompSpec.SUBSCRIPTION_HEADER, False),
     ],
-    StompSpec.VERSION_1_2: [(StompSpec.ID_HEADER, StompSpec.ACK_HEADER)],
+    StompSpec.VERSION_1_1: [
+        (StompSpec.MESSAGE_ID_HEADER, StompSpec.MESSAGE_ID_HEADER, True),
+        (StompSpec.SUBSCRIPTION_HEADER, StompSpec.SUBSCRIPTION_HEADER, True),
+    ],
+    StompSpec.VERSION_1_2: [(StompSpec.ID_HEADER, StompSpec.ACK_HEADER, True)],
 }
 
 
@@ -116,9 +138,10 @@ def connect(
         broker that maps ``host`` to a virtual host may reject). Supplying the broker's host name
         is the job of the client (or of the caller).
     :param heartBeats: ``(cx, cy)`` in milliseconds: the client can send a heart-beat every ``cx``
-        ms and wants one from the server every ``cy`` ms (0 means never). Written as the
-        ``heart-beat`` header only when versions beyond 1.0 are offered; non-zero heart-beats with
-        a pure 1.0 CONNECT are refused, since a 1.0 broker cannot honour them.
+        ms and wants one from the server every ``cy`` ms (0 means never; at most
+        :attr:`StompSpec.MAX_HEART_BEAT`). Written as the ``heart-beat`` header only when versions
+        beyond 1.0 are offered; non-zero heart-beats with a pure 1.0 CONNECT are refused, since a
+        1.0 broker cannot honour them.
 
     The headers of a CONNECT are never escaped, in any version (the spec exempts them).
     """
@@ -156,7 +179,7 @@ def _connect(
         heartBeats = _heartBeats(heartBeats)
         if offered == [StompSpec.VERSION_1_0] and heartBeats != (0, 0):
             raise StompProtocolError(f'Heart-beating is not supported (version 1.0): {heartBeats!r}')
-    frame = StompFrame(command, headers, version=highest)
+    frame = StompFrame._build(command, headers, b'', highest)
     frameHeaders = frame.headers
     if login is not None:
         frameHeaders[StompSpec.LOGIN_HEADER] = login
@@ -187,7 +210,8 @@ def send(
 ) -> StompFrame:
     """Build a SEND frame.
 
-    :param destination: where the message goes, e.g. ``'/queue/orders'``.
+    :param destination: where the message goes, e.g. ``'/queue/orders'`` (a string; an empty one is
+        passed on, as stompest 2.3 did, and the broker will refuse it).
     :param body: the body; ``str`` is encoded as UTF-8.
     :param headers: further headers (``destination`` above wins).
     :param receipt: asks the broker for a RECEIPT with this ``receipt-id``.
@@ -205,14 +229,14 @@ def send(
         version = _command(_SEND, version)
     frame = StompFrame._build(_SEND, headers, body, version)
     frameHeaders = frame.headers
-    if type(destination) is not str or not destination:
-        destination = _nonEmpty(_DESTINATION, destination, _SEND)
+    if type(destination) is not str:
+        destination = _string(_DESTINATION, destination, _SEND)
     frameHeaders[_DESTINATION] = destination
     if _TRANSACTION in frameHeaders:
         _checkTransactionHeader(frame)
     if receipt is not None:
         if type(receipt) is not str or not receipt:
-            receipt = _nonEmpty(_RECEIPT, receipt, _SEND)
+            receipt = _receipt(receipt, _SEND)
         frameHeaders[_RECEIPT] = receipt
     elif _RECEIPT in frameHeaders:
         _withReceipt(frame, receipt)
@@ -228,24 +252,25 @@ def subscribe(
     """Build a SUBSCRIBE frame and return it with the token naming the subscription.
 
     :param destination: what to subscribe to.
-    :param headers: further headers, e.g. ``ack`` (``auto``, ``client``, and since 1.1
-        ``client-individual``), ``id``, or broker extensions such as ``activemq.prefetchSize``.
+    :param headers: further headers, e.g. ``ack`` (``auto``, ``client``, ``client-individual``),
+        ``id``, or broker extensions such as ``activemq.prefetchSize``.
     :param receipt: asks the broker for a RECEIPT with this ``receipt-id``.
 
+    The ``ack`` mode is passed on as given, in every version: STOMP 1.0 defines only ``auto`` and
+    ``client``, but brokers honour ``client-individual`` there too (ActiveMQ does), and stompest
+    2.3 sent it unchecked. :attr:`StompSpec.ACK_MODES` lists what each spec defines.
+
     STOMP 1.1 and 1.2 require an ``id``: when ``headers`` has none, the destination is used as the
-    id (as stompest 2.3 did), which is deterministic, so re-subscribing after a reconnect gives
-    the same token. In 1.0 the ``id`` is optional and kept only if given; without it the token is
-    ``('destination', destination)``.
+    id, which is deterministic, so re-subscribing after a reconnect gives the same token. (stompest
+    2.3 raised :class:`~stompest.error.StompProtocolError` instead; code written for it always
+    passes an ``id`` and is unaffected.) In 1.0 the ``id`` is optional and kept only if given;
+    without it the token is ``('destination', destination)``.
     """
     version = _command(StompSpec.SUBSCRIBE, version)
-    frame = StompFrame(StompSpec.SUBSCRIBE, headers, version=version)
+    frame = StompFrame._build(StompSpec.SUBSCRIBE, headers, b'', version)
     frameHeaders = frame.headers
     destination = _nonEmpty(StompSpec.DESTINATION_HEADER, destination, StompSpec.SUBSCRIBE)
     frameHeaders[StompSpec.DESTINATION_HEADER] = destination
-    ackMode = frameHeaders.get(StompSpec.ACK_HEADER)
-    if ackMode is not None and ackMode not in StompSpec.ACK_MODES[version]:
-        allowed = ', '.join(sorted(StompSpec.ACK_MODES[version]))
-        raise StompProtocolError(f'Invalid ack mode (version {version}): {ackMode!r} [allowed: {allowed}]')
     if StompSpec.ID_HEADER in frameHeaders:
         subscriptionId = _nonEmpty(StompSpec.ID_HEADER, frameHeaders[StompSpec.ID_HEADER], StompSpec.SUBSCRIBE)
         token = (StompSpec.ID_HEADER, subscriptionId)
@@ -284,8 +309,8 @@ def ack(
     """Build the ACK of a received MESSAGE ``frame``.
 
     The headers that name the message depend on the version the MESSAGE arrived in
-    (``frame.version``): 1.0 ``message-id``; 1.1 ``message-id`` and ``subscription``; 1.2 ``id``,
-    whose value is the MESSAGE's ``ack`` header.
+    (``frame.version``): 1.0 ``message-id`` (and ``subscription`` when the MESSAGE has one); 1.1
+    ``message-id`` and ``subscription``; 1.2 ``id``, whose value is the MESSAGE's ``ack`` header.
 
     :param transactions: the ids of the open transactions. When the MESSAGE's ``transaction``
         header names one of them, the ACK joins that transaction (stompest 2.3 semantics: a message
@@ -319,9 +344,11 @@ def _acknowledge(
     _checkReceived(frame, StompSpec.MESSAGE)
     names = _ACK_HEADERS[version]
     headers = {}
-    for name, source in names:
+    for name, source, required in names:
         value = frame.headers.get(source)
         if not value:
+            if not required:
+                continue
             raise StompProtocolError(
                 f'Cannot {command} a MESSAGE without header {source!r} (version {version})', frame=frame
             )
@@ -334,7 +361,7 @@ def _acknowledge(
 
 #: (command, the version asked for) -> (the version resolved, the ACK/NACK header names with the
 #: MESSAGE headers they come from, whether values are escaped, the codec); filled as first seen.
-_ACK_WIRE: dict[tuple[str, str | None], tuple[str, tuple[tuple[str, str], ...], bool, str]] = {}
+_ACK_WIRE: dict[tuple[str, str | None], tuple[str, tuple[tuple[str, str, bool], ...], bool, str]] = {}
 
 
 def _acknowledgeFast(
@@ -367,8 +394,10 @@ def _acknowledgeFast(
     if receipt is None and not transactions and isinstance(frame, StompFrame) and frame.command == _MESSAGE:
         headers = frame.headers
         text = command
-        for name, source in names:
+        for name, source, required in names:
             value = headers.get(source)
+            if value is None and not required:
+                continue
             if type(value) is not str or not value or '\\' in value or '\n' in value or '\r' in value:
                 break
             text = f'{text}\n{name}:{value.replace(":", _ESCAPED_COLON) if escaped else value}'
@@ -424,9 +453,9 @@ def connected(
         ms and wants one every ``sy`` ms. In 1.0 the heart-beats are ``(0, 0)`` whatever the
         broker says (ActiveMQ sends ``heart-beat:0,0`` even then).
 
-    An ERROR instead of CONNECTED, or a version that was not offered, raises
-    :class:`~stompest.error.StompProtocolError`; an unreadable ``heart-beat`` header raises
-    :class:`~stompest.error.StompFrameError` (the broker sent garbage).
+    An ERROR instead of CONNECTED, a version that was not offered, or a ``heart-beat`` header that
+    is not two non-negative integers of at most :attr:`StompSpec.MAX_HEART_BEAT` raises
+    :class:`~stompest.error.StompProtocolError` (as stompest 2.3 did, huge values aside).
     """
     offered = _versions(versions)
     _checkReceived(frame, StompSpec.CONNECTED)
@@ -437,9 +466,8 @@ def connected(
             f'Server version not among the versions offered: {version!r} [offered: {", ".join(offered)}]', frame=frame
         )
     heartBeats = (0, 0)
-    value = headers.get(StompSpec.HEART_BEAT_HEADER)
-    if version != StompSpec.VERSION_1_0 and value is not None:
-        heartBeats = _parseHeartBeats(value)
+    if version != StompSpec.VERSION_1_0 and StompSpec.HEART_BEAT_HEADER in headers:
+        heartBeats = _parseHeartBeats(headers[StompSpec.HEART_BEAT_HEADER], frame)
     return version, headers.get(StompSpec.SERVER_HEADER), headers.get(StompSpec.SESSION_HEADER), heartBeats
 
 
@@ -487,6 +515,16 @@ def error(frame: StompFrame) -> str:
 # --- helpers -------------------------------------------------------------------------------------
 
 
+def version(version: str | None = None) -> str:
+    """``version`` if stompest speaks it (``None``: :attr:`StompSpec.DEFAULT_VERSION`), else
+    :class:`~stompest.error.StompProtocolError` (:meth:`StompSpec.version`, as in stompest 2.3).
+
+    >>> version('1.1')
+    '1.1'
+    """
+    return StompSpec.version(version)
+
+
 def versions(version: str | None = None) -> list[str]:
     """The versions a client whose highest version is ``version`` offers, oldest first.
 
@@ -496,51 +534,36 @@ def versions(version: str | None = None) -> list[str]:
     return StompSpec.versions(version)
 
 
-def negotiateHeartBeat(clientHeartBeats: tuple[int, int], serverHeartBeats: tuple[int, int]) -> tuple[int, int]:
+@overload
+def negotiateHeartBeat(client: int, server: int) -> int: ...
+@overload
+def negotiateHeartBeat(client: tuple[int, int], server: tuple[int, int]) -> tuple[int, int]: ...
+def negotiateHeartBeat(client: int | tuple[int, int], server: int | tuple[int, int]) -> int | tuple[int, int]:
     """Agree on heart-beat intervals as the STOMP 1.1 spec says.
 
-    :param clientHeartBeats: ``(cx, cy)`` of the CONNECT.
-    :param serverHeartBeats: ``(sx, sy)`` of the CONNECTED.
-    :returns: ``(client, server)``: the client must send a heart-beat every ``client`` ms (0: never),
-        and may expect one from the server every ``server`` ms (0: never).
+    With two intervals in ms (stompest 2.3's form), one direction: ``client`` is what one side
+    offers (``cx`` to send, or ``cy`` to receive), ``server`` what the other side offers for the
+    same direction (``sy``, or ``sx``). The result is the slower of the two, or 0 (never) when
+    either is 0.
 
-    The client sends when it can (``cx``) and the server wants it (``sy``), at the slower of the
-    two; the server likewise with ``sx`` and ``cy``.
+    With two pairs (an addition), both directions at once: ``(cx, cy)`` of the CONNECT and
+    ``(sx, sy)`` of the CONNECTED give ``(client, server)``: the client must send a heart-beat
+    every ``client`` ms (0: never), and may expect one from the server every ``server`` ms.
 
+    >>> negotiateHeartBeat(1000, 2000), negotiateHeartBeat(1000, 0)
+    (2000, 0)
     >>> negotiateHeartBeat((1000, 500), (2000, 0))
     (0, 2000)
     """
-    cx, cy = _heartBeats(clientHeartBeats)
-    sx, sy = _heartBeats(serverHeartBeats)
-    return (max(cx, sy) if cx and sy else 0, max(sx, cy) if sx and cy else 0)
+    if isinstance(client, tuple) or isinstance(server, tuple):
+        cx, cy = _heartBeats(client)
+        sx, sy = _heartBeats(server)
+        return (_negotiate(cx, sy), _negotiate(sx, cy))
+    return _negotiate(_heartBeat(client), _heartBeat(server))
 
 
-def _version(version: str | None) -> str:
-    return StompSpec.version(version)
-
-
-def _versions(versions: Iterable[str] | None) -> list[str]:
-    """Validate offered versions; return them deduplicated, oldest first."""
-    if versions is None:
-        return [StompSpec.VERSION_1_0]
-    if isinstance(versions, str):
-        raise StompProtocolError(f'Versions must be a list of versions, not a string: {versions!r}')
-    offered = sorted({StompSpec.version(v) for v in versions}, key=StompSpec.VERSIONS.index)
-    if not offered:
-        raise StompProtocolError('No version offered: []')
-    return offered
-
-
-def _checkCommand(command: str, version: str) -> None:
-    if command not in StompSpec.COMMANDS[version]:
-        raise StompProtocolError(f'Invalid command (version {version}): {command!r}')
-
-
-def _command(command: str, version: str | None) -> str:
-    """Resolve ``version`` and check ``command`` exists in it; return the version."""
-    version = _version(version)
-    _checkCommand(command, version)
-    return version
+def _negotiate(offered: int, wanted: int) -> int:
+    return max(offered, wanted) if offered and wanted else 0
 
 
 def _checkReceived(frame: StompFrame, command: str) -> None:
@@ -550,38 +573,3 @@ def _checkReceived(frame: StompFrame, command: str) -> None:
         if got == StompSpec.ERROR:
             detail = f' [message: {error(frame)!r}]'
         raise StompProtocolError(f'Expected a {command} frame, got: {got!r}{detail}', frame=frame)
-
-
-def _nonEmpty(name: str, value: object, command: str) -> str:
-    if not isinstance(value, str) or not value:
-        raise StompProtocolError(f'Invalid {name} (command {command}): {value!r} [a non-empty string is required]')
-    return value
-
-
-def _withReceipt(frame: StompFrame, receipt: str | None) -> StompFrame:
-    if receipt is not None:
-        frame.headers[StompSpec.RECEIPT_HEADER] = _nonEmpty(StompSpec.RECEIPT_HEADER, receipt, frame.command)
-    elif StompSpec.RECEIPT_HEADER in frame.headers:
-        _nonEmpty(StompSpec.RECEIPT_HEADER, frame.headers[StompSpec.RECEIPT_HEADER], frame.command)
-    return frame
-
-
-def _checkTransactionHeader(frame: StompFrame) -> None:
-    if StompSpec.TRANSACTION_HEADER in frame.headers:
-        _nonEmpty(StompSpec.TRANSACTION_HEADER, frame.headers[StompSpec.TRANSACTION_HEADER], frame.command)
-
-
-def _heartBeats(heartBeats: object) -> tuple[int, int]:
-    """Validate ``(x, y)`` heart-beats given by the caller (two non-negative ints)."""
-    values = tuple(heartBeats) if isinstance(heartBeats, (tuple, list)) else ()
-    if len(values) != 2 or not all(isinstance(t, int) and not isinstance(t, bool) and t >= 0 for t in values):
-        raise StompProtocolError(f'Invalid heart-beats: {heartBeats!r} [two non-negative integers required]')
-    return (values[0], values[1])
-
-
-def _parseHeartBeats(value: str) -> tuple[int, int]:
-    """Parse a received ``heart-beat`` header; garbage from the peer is a frame error."""
-    parts = value.split(StompSpec.HEART_BEAT_SEPARATOR)
-    if len(parts) == 2 and all(p.strip().isdigit() and p.strip().isascii() for p in parts):
-        return (int(parts[0]), int(parts[1]))
-    raise StompFrameError(f'Invalid heart-beat header: {value!r} [two non-negative integers, comma-separated]')

@@ -1,13 +1,14 @@
 """Failover URIs and the reconnect schedule they describe.
 
 A broker address is either a single broker, ``tcp://host:port`` or ``ssl://host:port``, or an
-ActiveMQ style failover URI listing several brokers and, optionally, options:
+ActiveMQ style failover URI listing several brokers; either may carry options after a ``?``:
 
 * ``failover:(tcp://a:61613,ssl://b:61614)?randomize=false,initialReconnectDelay=100``
 * ``failover:(tcp://a:61613,tcp://b:61613)?randomize=false&maxReconnectAttempts=3``
-* ``failover:tcp://a:61613,tcp://b:61613`` (no parentheses, hence no options)
+* ``failover:tcp://a:61613,tcp://b:61613?randomize=false`` (no parentheses)
+* ``tcp://a:61613?maxReconnectAttempts=3`` and ``tcp://a:61613,tcp://b:61613`` (no ``failover:``)
 
-Options are separated by ``,`` or ``&``. IPv6 literal hosts go in brackets
+These are the forms stompest 2.3 accepted. Options are separated by ``,`` or ``&``. IPv6 literal hosts go in brackets
 (``tcp://[::1]:61613``). :class:`StompFailoverUri` parses such a URI;
 :class:`StompFailoverTransport` turns it into a sequence of ``(broker, delay)`` pairs, which a
 client walks through until one connection attempt succeeds. This module never sleeps, never
@@ -34,8 +35,10 @@ startupMaxReconnectAttempts   int        0         The same limit for the very f
                                                    over the brokers and gives up, so a client
                                                    started with no broker up fails fast; -1
                                                    retries forever.
-reconnectDelayJitter          int (ms)   0         Each delay is moved by a uniformly drawn
-                                                   amount in [-jitter, +jitter] (never below 0).
+reconnectDelayJitter          int (ms)   0         Each delay is lengthened by a uniformly
+                                                   drawn amount in [0, jitter) (as stompest 2.3
+                                                   did), and still capped at
+                                                   ``maxReconnectDelay``.
 randomize                     bool       true      Shuffle the brokers anew for each pass.
 priorityBackup                bool       false     Try priority brokers first in each pass.
 priorityURIs                  URI list   (none)    The priority brokers (a comma separated list
@@ -44,16 +47,18 @@ priorityURIs                  URI list   (none)    The priority brokers (a comma
                                                    host are the priority ones.
 ============================  =========  ========  ===============================================
 
-Booleans are ``true`` or ``false`` in any case.
+Booleans are ``true`` or ``false``, in lower case (as stompest 2.3 required).
 
 How limits count: every broker tried is one attempt. A limit of n allows the first attempt
 and n more, but a schedule never gives up before it has tried every broker of the URI once, so
 ``failover:(tcp://a:61613,tcp://b:61613)`` with the defaults tries ``a``, then ``b``, then raises
-:class:`~stompest.error.StompConnectTimeout`. Until :meth:`StompFailoverTransport.connected` is
-called, ``startupMaxReconnectAttempts`` is the limit; from then on ``maxReconnectAttempts``. This
-is stompest 2.3's reading (and ActiveMQ's code's, where 0 means no retry): a client started while
-its brokers are down fails fast instead of hanging, and a client that was connected keeps
-trying to come back.
+:class:`~stompest.error.StompConnectTimeout` (stompest 2.3 gave up after ``a``; trying every broker
+once is what ActiveMQ's own transport does). The first iteration over a
+:class:`StompFailoverTransport` is the startup phase, limited by ``startupMaxReconnectAttempts``;
+every later iteration is a reconnect phase, limited by ``maxReconnectAttempts``, whether or not a
+connection succeeded in between (stompest 2.3's phases; 0 means no retry, as in ActiveMQ's code).
+So a client started while its brokers are down fails fast instead of hanging, and a client that
+was connected keeps trying to come back.
 
 >>> uri = StompFailoverUri('failover:(tcp://a:61613,ssl://b:61614)?randomize=false,initialReconnectDelay=100')
 >>> uri.brokers
@@ -95,18 +100,18 @@ Broker = dict[str, Any]
 
 _PROTOCOLS = ('tcp', 'ssl')
 _FAILOVER_PREFIX = 'failover:'
+_LOCALHOST_IPV4 = re.compile(r'127\.\d+\.\d+\.\d+')
 _BROKER_PATTERN = re.compile(r'(?P<protocol>[A-Za-z][A-Za-z0-9+.-]*)://(?P<host>\[[^\]]*\]|[A-Za-z0-9._-]*)(?::(?P<port>[^:/]*))?/?')
 _INT_PATTERN = re.compile(r'-?[0-9]+')
 _FLOAT_PATTERN = re.compile(r'[0-9]+(\.[0-9]*)?|\.[0-9]+')
 
 
 def _parseBool(text: str) -> bool:
-    value = text.lower()
-    if value == 'true':
+    if text == 'true':
         return True
-    if value == 'false':
+    if text == 'false':
         return False
-    raise ValueError('not a boolean')
+    raise ValueError("not 'true' or 'false'")
 
 
 def _parseInt(minimum: int) -> Callable[[str], int]:
@@ -147,8 +152,8 @@ _PRIORITY_URIS = 'priorityURIs'
 class StompFailoverUri:
     """A parsed broker or failover URI.
 
-    :param uri: ``tcp://host:port``, ``ssl://host:port``, ``failover:(uri,...,uri)?options`` or
-        ``failover:uri,...,uri``.
+    :param uri: ``tcp://host:port``, ``ssl://host:port``, ``failover:(uri,...,uri)``,
+        ``failover:uri,...,uri`` or ``uri,...,uri``, each optionally followed by ``?options``.
     :raises stompest.error.StompFailoverUriError: the URI, an option name or an option value is
         invalid.
 
@@ -158,7 +163,12 @@ class StompFailoverUri:
 
     .. attribute:: options
 
-        Every option (see the module documentation) with its typed value, defaults filled in.
+        Every option (see the module documentation) with its typed value, defaults filled in
+        (``priorityURIs`` only when given, so the dict is stompest 2.3's otherwise).
+
+    .. attribute:: uri
+
+        The URI as given.
 
     >>> uri = StompFailoverUri('tcp://[::1]:61613')
     >>> uri.brokers
@@ -178,10 +188,9 @@ class StompFailoverUri:
     def __init__(self, uri: str) -> None:
         if not isinstance(uri, str):
             raise StompFailoverUriError(f'Invalid URI (not a string): {uri!r}')
-        self._uri = uri
+        self._uri = self.uri = uri
         self.brokers: list[Broker] = []
         self.options: dict[str, Any] = {name: default for (name, (_, default)) in _OPTIONS.items()}
-        self.options[_PRIORITY_URIS] = None
         self._parse(uri)
 
     def __str__(self) -> str:
@@ -194,12 +203,11 @@ class StompFailoverUri:
         return StompFailoverUriError(f'{message}: {value!r} [{self._uri}]', uri=self._uri)
 
     def _parse(self, uri: str) -> None:
-        if not uri.lower().startswith(_FAILOVER_PREFIX):
-            self.brokers = [self._parseBroker(uri)]
-            return
-        rest = uri[len(_FAILOVER_PREFIX):]
-        if rest.startswith('//('):  # failover://(...) is a common spelling of failover:(...)
-            rest = rest[2:]
+        rest = uri
+        if rest.lower().startswith(_FAILOVER_PREFIX):
+            rest = rest[len(_FAILOVER_PREFIX):]
+            if rest.startswith('//('):  # failover://(...) is a common spelling of failover:(...)
+                rest = rest[2:]
         if rest.startswith('('):
             end = rest.find(')')
             if end == -1:
@@ -212,11 +220,11 @@ class StompFailoverUri:
             self.brokers = self._parseBrokers(brokers)
             self._parseOptions(query[1:])
         else:
-            if '(' in rest or ')' in rest:
+            brokers, _, query = rest.partition('?')
+            if '(' in brokers or ')' in brokers:
                 raise self._error('Unbalanced parentheses', rest)
-            if '?' in rest:
-                raise self._error('Options need a parenthesised broker list', rest)
-            self.brokers = self._parseBrokers(rest)
+            self.brokers = self._parseBrokers(brokers)
+            self._parseOptions(query)
 
     def _parseBrokers(self, text: str) -> list[Broker]:
         if not text.strip():
@@ -276,7 +284,7 @@ class StompFailoverUri:
                 self.options[name] = parse(value)
             except ValueError as exc:
                 raise self._error(f'Invalid value for option {name} ({exc})', value) from None
-        for broker in self.options[_PRIORITY_URIS] or []:
+        for broker in self.options.get(_PRIORITY_URIS) or []:
             if broker not in self.brokers:
                 raise self._error(f'Invalid {_PRIORITY_URIS} entry (not in the broker list)', _brokerUri(broker))
 
@@ -291,9 +299,10 @@ def _brokerUri(broker: Broker) -> str:
 def isLocalHost(host: str) -> bool:
     """Whether ``host`` names this machine.
 
-    True for ``localhost``, loopback addresses (``127.0.0.0/8``, ``::1``) and the addresses of this
-    host's own name; names are resolved (this may block on DNS). A name that cannot be resolved is
-    not local.
+    True for ``localhost``, loopback addresses (``127.0.0.0/8``, ``::1``), this host's own name, its
+    fully qualified name and the address ``socket.gethostbyname`` gives for it (stompest 2.3's
+    checks), and any name that resolves to a loopback address or to an address of this host's
+    name; names are resolved (this may block on DNS). A name that cannot be resolved is not local.
 
     >>> isLocalHost('localhost'), isLocalHost('127.0.0.2'), isLocalHost('::1')
     (True, True, True)
@@ -302,8 +311,15 @@ def isLocalHost(host: str) -> bool:
     """
     import socket
 
-    if host.lower().rstrip('.') == 'localhost':
+    if host.lower().rstrip('.') == 'localhost' or _LOCALHOST_IPV4.fullmatch(host):
         return True
+    hostName = socket.gethostname()
+    for alternative in (str, socket.gethostbyname, socket.getfqdn):
+        try:
+            if host == alternative(hostName):
+                return True
+        except (OSError, UnicodeError):
+            pass
 
     def addresses(name: str) -> set[str]:
         try:
@@ -330,27 +346,52 @@ class StompFailoverTransport:
     """The reconnect schedule of a failover URI: iterate it for ``(broker, delay)`` pairs.
 
     ``delay`` is in seconds (a float): wait that long, then try to connect to ``broker``. The
-    first attempt of a fresh connection has delay 0; each further attempt waits
+    first attempt of an iteration has delay 0; each further attempt waits
     ``initialReconnectDelay``, then (with ``useExponentialBackOff``) that times
-    ``backOffMultiplier`` per failed attempt, never more than ``maxReconnectDelay``, each delay
-    moved by up to ``reconnectDelayJitter`` either way. The brokers are tried in passes over the
-    whole list, shuffled anew for each pass when ``randomize`` is on, priority brokers first when
-    ``priorityBackup`` is on. When the attempt limit is used up the iterator raises
+    ``backOffMultiplier`` per failed attempt, lengthened by up to ``reconnectDelayJitter``, and
+    never more than ``maxReconnectDelay``, jitter included. The brokers are tried in passes over
+    the whole list, shuffled anew for each pass when ``randomize`` is on, priority brokers first
+    when ``priorityBackup`` is on. When the attempt limit is used up the iterator raises
     :class:`~stompest.error.StompConnectTimeout` (and is exhausted from then on). Unlike
     ActiveMQ, which waits once per pass over the brokers, every attempt after the first one
     waits (as stompest 2.3 did).
 
-    Each ``iter(transport)`` starts a fresh connection. Call :meth:`connected` once a
-    connection succeeded: that resets the delay and the attempt count, and from then on
-    ``maxReconnectAttempts`` applies instead of ``startupMaxReconnectAttempts``.
+    Each ``iter(transport)`` starts afresh (delay, attempts, pass). The first iteration is the
+    startup phase (``startupMaxReconnectAttempts``), every later one a reconnect phase
+    (``maxReconnectAttempts``), as in stompest 2.3: a client iterates once per connect, and its
+    first connect is the startup. :meth:`connected` is for a caller that keeps iterating the
+    same schedule after a success.
+
+    The example of stompest 2.3's documentation, on this class (every broker is tried once before
+    the schedule gives up, which 2.3 did not do; here it makes no difference):
+
+    >>> uri = ('failover:(tcp://remote1:61615,tcp://localhost:61616)?randomize=false,'
+    ...        'startupMaxReconnectAttempts=3,initialReconnectDelay=7,maxReconnectDelay=8,maxReconnectAttempts=0')
+    >>> failover = StompFailoverTransport(uri)
+    >>> def walk():
+    ...     try:
+    ...         for (broker, delay) in failover:
+    ...             print(f"{broker['host']}:{broker['port']} {delay:.3f}")
+    ...     except StompConnectTimeout as exc:
+    ...         print(str(exc).split(' [')[0])
+    >>> walk()  # the startup phase
+    remote1:61615 0.000
+    localhost:61616 0.007
+    remote1:61615 0.008
+    localhost:61616 0.008
+    Reconnect timeout: 4 attempts
+    >>> walk()  # a reconnect phase: maxReconnectAttempts=0, one pass over the brokers
+    remote1:61615 0.000
+    localhost:61616 0.007
+    Reconnect timeout: 2 attempts
 
     :param uri: a broker or failover URI (see :class:`StompFailoverUri`), or a parsed one.
     :param rng: the source of randomness for ``randomize`` and ``reconnectDelayJitter``
         (default: a fresh :class:`random.Random`). Pass ``random.Random(seed)`` for repeatable
         schedules.
     :param isLocalHost: tells whether a host name is this machine; only called when
-        ``priorityBackup`` is on and no ``priorityURIs`` are given (default:
-        :func:`isLocalHost`, which resolves names).
+        ``priorityBackup`` is on and no ``priorityURIs`` are given (default: the class's
+        :meth:`isLocalHost`, which resolves names, so a subclass may override it as in 2.3).
 
     >>> import random
     >>> transport = StompFailoverTransport(
@@ -374,27 +415,43 @@ class StompFailoverTransport:
     ) -> None:
         self._uri = uri if isinstance(uri, StompFailoverUri) else StompFailoverUri(uri)
         self._rng = random.Random() if rng is None else rng
-        self._isLocalHost = _defaultIsLocalHost if isLocalHost is None else isLocalHost
+        self._isLocalHostOf = self.isLocalHost if isLocalHost is None else isLocalHost
         self._priority: list[bool] | None = None  # per broker, computed on first use
-        self._everConnected = False
+        self._iterations = 0
+        self._startup = True
         self._last: Broker = {}  # the broker of the latest attempt
         self._reset()
+
+    @staticmethod
+    def isLocalHost(host: str) -> bool:
+        """Whether ``host`` names this machine (see :func:`isLocalHost`; stompest 2.3 had this
+        as a class method, which :attr:`priorityBackup <StompFailoverUri.options>` consults)."""
+        return _defaultIsLocalHost(host)
 
     @property
     def uri(self) -> StompFailoverUri:
         """The parsed URI."""
         return self._uri
 
-    def connected(self) -> None:
-        """Tell the transport that a connection attempt succeeded.
+    @property
+    def startup(self) -> bool:
+        """Whether the running (or, before the first, the next) iteration is the startup phase."""
+        return self._startup
 
-        The next attempt (after this connection is lost) is a fresh start: no delay, a new
-        pass over the brokers, and the ``maxReconnectAttempts`` limit.
+    def connected(self) -> None:
+        """Tell the transport that the latest attempt connected.
+
+        The iteration running goes on, if the caller keeps it, as a fresh reconnect phase: no
+        delay, a new pass over the brokers, the ``maxReconnectAttempts`` limit. (A new iteration
+        is a reconnect phase anyway, after the first.)
         """
-        self._everConnected = True
+        self._startup = False
         self._reset()
 
     def __iter__(self) -> Iterator[tuple[Broker, float]]:
+        # a generator: this runs at the first next(), as in stompest 2.3
+        self._iterations += 1
+        self._startup = self._iterations == 1
         self._reset()
         while True:
             yield self._next()
@@ -406,7 +463,7 @@ class StompFailoverTransport:
 
     def _limit(self) -> tuple[str, int]:
         options = self._uri.options
-        if not self._everConnected:
+        if self._startup:
             return 'startupMaxReconnectAttempts', options['startupMaxReconnectAttempts']
         return 'maxReconnectAttempts', options['maxReconnectAttempts']
 
@@ -431,12 +488,13 @@ class StompFailoverTransport:
     def _nextDelay(self) -> float:
         """The delay (in seconds) before this reconnect attempt; advances the back-off."""
         options = self._uri.options
-        delay = min(self._delay, float(options['maxReconnectDelay']))
+        maximum = float(options['maxReconnectDelay'])
+        delay = min(self._delay, maximum)
         if options['useExponentialBackOff']:
-            self._delay = min(self._delay * options['backOffMultiplier'], float(options['maxReconnectDelay']))
+            self._delay = min(self._delay * options['backOffMultiplier'], maximum)
         jitter = options['reconnectDelayJitter']
         if jitter:
-            delay = max(0.0, delay + self._rng.uniform(-jitter, jitter))
+            delay = min(delay + self._rng.random() * jitter, maximum)
         return delay / 1000.0
 
     def _newPass(self) -> list[Broker]:
@@ -451,9 +509,9 @@ class StompFailoverTransport:
 
     def _priorities(self) -> list[bool]:
         if self._priority is None:
-            preferred = self._uri.options[_PRIORITY_URIS]
+            preferred = self._uri.options.get(_PRIORITY_URIS)
             if preferred is not None:
                 self._priority = [broker in preferred for broker in self._uri.brokers]
             else:
-                self._priority = [bool(self._isLocalHost(broker['host'])) for broker in self._uri.brokers]
+                self._priority = [bool(self._isLocalHostOf(broker['host'])) for broker in self._uri.brokers]
         return self._priority

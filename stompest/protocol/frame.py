@@ -4,9 +4,15 @@
 >>> bytes(frame)
 b'SEND\\ndestination:/queue/a\\n\\nhi\\x00'
 >>> frame.info()
-"SEND frame [headers={'destination': '/queue/a'}, body=b'hi']"
->>> bytes(StompHeartBeat())
-b'\\n'
+"SEND frame [headers={'destination': '/queue/a'}, body=b'hi', version=1.2]"
+>>> str(frame) == frame.info()
+True
+>>> dict(frame)
+{'command': 'SEND', 'headers': {'destination': '/queue/a'}, 'body': b'hi', 'version': '1.2'}
+>>> StompFrame(**dict(frame)) == frame
+True
+>>> bytes(StompHeartBeat()), bool(StompHeartBeat())
+(b'\\n', False)
 
 Headers are a ``dict`` of ``str`` to ``str``. When a frame arrived with a header repeated, the
 first value wins in :attr:`StompFrame.headers` (STOMP 1.1 and 1.2 say so) and every entry, in wire
@@ -17,10 +23,10 @@ names still present, which a receiver reads exactly as the original.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from typing import Any
 
-from stompest.error import StompProtocolError
+from stompest.error import StompEncodingError, StompProtocolError
 from stompest.protocol._escape import checkUnescaped, escaper
 from stompest.protocol.spec import StompSpec
 
@@ -29,7 +35,6 @@ __all__ = ['StompFrame', 'StompHeartBeat', 'Headers']
 #: What the API accepts as headers: a mapping, or ``(name, value)`` pairs (stompest 2.3 took both).
 Headers = Mapping[str, Any] | Iterable[tuple[str, Any]]
 
-_INFO_BODY_LIMIT = 32
 _MASKED = '********'
 _CODECS = StompSpec.CODECS
 _CONTENT_LENGTH = StompSpec.CONTENT_LENGTH_HEADER
@@ -52,16 +57,26 @@ class StompFrame:
     """One STOMP frame: a command, headers and a body.
 
     :param command: the command, e.g. ``'SEND'`` (see :class:`StompSpec`).
-    :param headers: a mapping or ``(name, value)`` pairs; values are turned into ``str``.
+    :param headers: a mapping or ``(name, value)`` pairs, copied into a new ``dict`` as they are
+        (as in stompest 2.3, names and values that are not strings are kept, and written with
+        ``str()`` when the frame is serialised).
     :param body: the body, ``bytes`` (a ``str`` is encoded as UTF-8).
-    :param rawHeaders: every header entry as received, repeats included. When given, ``headers``
-        is derived from it (first entry wins) and the ``headers`` argument is ignored.
+    :param rawHeaders: every header entry as received, repeats included (kept as given when it is
+        a list or tuple of pairs). When given, ``headers`` is derived from it (first entry wins)
+        and the ``headers`` argument is ignored.
     :param version: the STOMP version whose rules (escaping, encoding) apply when serialising;
-        ``None`` means :attr:`StompSpec.DEFAULT_VERSION`.
+        ``None`` means :attr:`StompSpec.DEFAULT_VERSION` (1.0), which :attr:`version` then holds.
 
     Two frames are equal when command, headers and body are equal (``rawHeaders`` and
     ``version`` are context, not content).
+
+    ``dict(frame)`` gives the constructor's keywords for what is not a default (as stompest 2.3),
+    so ``StompFrame(**dict(frame))`` is an equal frame; ``bytes(frame)`` is the wire form and
+    ``str(frame)`` the text :meth:`info` gives (the passcode masked).
     """
+
+    #: how many bytes of the body :meth:`info` shows
+    INFO_LENGTH = 20
 
     # __weakref__: a client may track received frames weakly (so an unacknowledged frame the
     # application dropped is not kept alive by the client's bookkeeping).
@@ -77,16 +92,19 @@ class StompFrame:
     ) -> None:
         self.command = command
         if rawHeaders is not None:
-            self.rawHeaders: list[tuple[str, str]] | None = [(str(n), str(v)) for n, v in rawHeaders]
+            pairs = isinstance(rawHeaders, (list, tuple)) and all(type(h) is tuple and len(h) == 2 for h in rawHeaders)
+            if not pairs:
+                rawHeaders = [(name, value) for name, value in rawHeaders]
+            self.rawHeaders: list[tuple[str, str]] | None = rawHeaders  # type: ignore[assignment]
             derived: dict[str, str] = {}
-            for name, value in self.rawHeaders:
+            for name, value in rawHeaders:
                 derived.setdefault(name, value)
             self.headers: dict[str, str] = derived
         else:
             self.rawHeaders = None
-            self.headers = _toHeaders(headers)
+            self.headers = _copyHeaders(headers)
         self.body: bytes = body if type(body) is bytes else _toBody(body)
-        self.version = version
+        self.version: str = _DEFAULT_VERSION if version is None else version
 
     @classmethod
     def _build(cls, command: str, headers: Headers | None, body: bytes | str, version: str | None) -> StompFrame:
@@ -97,7 +115,7 @@ class StompFrame:
         frame.headers = _toHeaders(headers)
         frame.rawHeaders = None
         frame.body = body if type(body) is bytes else _toBody(body)
-        frame.version = version
+        frame.version = _DEFAULT_VERSION if version is None else version
         return frame
 
     @classmethod
@@ -125,6 +143,21 @@ class StompFrame:
 
     __hash__ = None  # type: ignore[assignment]  # mutable value
 
+    def __iter__(self) -> Iterator[tuple[str, Any]]:
+        """``(keyword, value)`` for the command and for every constructor argument that is not its
+        default (``rawHeaders`` instead of ``headers`` when there are raw headers), so that
+        ``StompFrame(**dict(frame))`` rebuilds the frame."""
+        yield ('command', self.command)
+        if self.rawHeaders is None:
+            if self.headers:
+                yield ('headers', self.headers)
+        else:
+            yield ('rawHeaders', self.rawHeaders)
+        if self.body:
+            yield ('body', self.body)
+        if self.version != _DEFAULT_VERSION:
+            yield ('version', self.version)
+
     def __repr__(self) -> str:
         parts = [repr(self.command), f'headers={_maskedHeaders(self.headers)!r}']
         if self.body:
@@ -132,13 +165,13 @@ class StompFrame:
         if self.rawHeaders is not None and len(self.rawHeaders) != len(self.headers):
             shown = [(n, _MASKED if n == StompSpec.PASSCODE_HEADER else v) for n, v in self.rawHeaders]
             parts.append(f'rawHeaders={shown!r}')
-        if self.version is not None:
+        if self.version != _DEFAULT_VERSION:
             parts.append(f'version={self.version!r}')
         return f'StompFrame({", ".join(parts)})'
 
     def __str__(self) -> str:
-        """The wire form as text (body decoded as UTF-8, undecodable bytes replaced)."""
-        return bytes(self).decode('utf-8', 'replace')
+        """What :meth:`info` says (for display and logs; the wire form is ``bytes(frame)``)."""
+        return self.info()
 
     def __bytes__(self) -> bytes:
         version = self.version or _DEFAULT_VERSION
@@ -183,7 +216,7 @@ class StompFrame:
                 # Without a length the receiver would cut the body at its first NUL.
                 text = f'{text}\n{_CONTENT_LENGTH}:{len(body)}' if count else f'{_CONTENT_LENGTH}:{len(body)}'
                 count += 1
-        elif contentLength != str(len(body)):
+        elif contentLength != str(len(body)) and str(contentLength) != str(len(body)):
             raise StompProtocolError(
                 f'Header content-length does not match the body: {contentLength!r} [body has {len(body)} bytes]'
             )
@@ -191,9 +224,10 @@ class StompFrame:
         try:
             encoded = head.encode(_CODECS[version])
         except UnicodeEncodeError as exc:
-            raise StompProtocolError(
+            raise StompEncodingError(
+                exc,
                 f'Headers cannot be encoded in version {version} ({StompSpec.CODECS[version]}): '
-                f'{exc.object[exc.start:exc.end]!r}'
+                f'{exc.object[exc.start:exc.end]!r}',
             ) from exc
         return b''.join((encoded, body, b'\x00'))
 
@@ -203,6 +237,7 @@ class StompFrame:
         append = lines.append
         if escape is None:
             for name, value in self._headerItems():
+                name, value = str(name), str(value)
                 if StompSpec.HEADER_SEPARATOR in name:
                     raise StompProtocolError(
                         f'Header name contains a colon and cannot be escaped: {name!r} [command {command}]'
@@ -210,7 +245,7 @@ class StompFrame:
                 append(f'{checkUnescaped(name, command)}:{checkUnescaped(value, command)}')
         else:
             for name, value in self._headerItems():
-                append(f'{escape(name)}:{escape(value)}')
+                append(f'{escape(str(name))}:{escape(str(value))}')
         return lines
 
     def _headerItems(self) -> Iterable[tuple[str, str]]:
@@ -229,10 +264,18 @@ class StompFrame:
         return [*headers.items(), *repeats]
 
     def info(self) -> str:
-        """A one-line description for logs: the passcode masked, the body cut short."""
+        """A one-line description for logs, in stompest 2.3's form: the headers (the passcode
+        masked), the first :attr:`INFO_LENGTH` bytes of the body, the version; what is empty is left
+        out."""
+        parts = []
+        if self.headers:
+            parts.append(f'headers={_maskedHeaders(self.headers)}')
         body = self.body
-        shown = repr(body[:_INFO_BODY_LIMIT]) + (f'... ({len(body)} bytes)' if len(body) > _INFO_BODY_LIMIT else '')
-        return f'{self.command} frame [headers={_maskedHeaders(self.headers)}, body={shown}]'
+        if body:
+            shown = body[: self.INFO_LENGTH]
+            parts.append(f'body={shown + b"..." if len(shown) < len(body) else shown!r}')
+        parts.append(f'version={self.version}')
+        return f'{self.command} frame [{", ".join(parts)}]'
 
     def unraw(self) -> None:
         """Forget the repeated header entries: keep only :attr:`headers` (first entry wins)."""
@@ -249,7 +292,8 @@ class StompFrame:
 class StompHeartBeat:
     """A heart-beat: a single end-of-line between frames.
 
-    All heart-beats are equal; ``bytes(StompHeartBeat())`` is ``b'\\n'``.
+    All heart-beats are equal; ``bytes(StompHeartBeat())`` is ``b'\\n'``. A heart-beat is falsy (as
+    in stompest 2.3), so ``if frame:`` tells a frame from a heart-beat.
     """
 
     __slots__ = ('version',)
@@ -265,17 +309,29 @@ class StompHeartBeat:
 
     __hash__ = None  # type: ignore[assignment]
 
+    def __bool__(self) -> bool:
+        return False
+
     def __bytes__(self) -> bytes:
         return b'\n'
 
     def __str__(self) -> str:
-        return '\n'
+        return 'heart-beat'
 
     def __repr__(self) -> str:
         return 'StompHeartBeat()'
 
     def info(self) -> str:
         return 'heart-beat'
+
+
+def _copyHeaders(headers: Headers | None) -> dict[str, str]:
+    """A new dict of the headers given (a mapping or pairs), names and values as they are."""
+    if type(headers) is dict:
+        return headers.copy()
+    if isinstance(headers, Mapping):
+        return dict(headers.items())
+    return dict(headers or ())
 
 
 def _toHeaders(headers: Headers | None) -> dict[str, str]:

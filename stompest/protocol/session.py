@@ -53,9 +53,7 @@ close          disconnected, connecting, connected, disconnecting
 send           connected
 subscribe      connected
 unsubscribe    connected
-replay         connected
 message        connected, disconnecting
-subscription   connected, disconnecting
 ack, nack      connected
 begin          connected
 abort, commit  connected
@@ -66,7 +64,9 @@ beat           connected, disconnecting
 MESSAGE and RECEIPT frames may still arrive after DISCONNECT was sent (the broker processes
 every earlier frame first), and heart-beats keep flowing while the client waits for the
 DISCONNECT receipt, or a broker that checks heart-beats would drop a client that is leaving
-gracefully. A client must not send other frames after DISCONNECT.
+gracefully. A client must not send other frames after DISCONNECT. :meth:`StompSession.replay`
+and :meth:`StompSession.subscription` work in every state (as in stompest 2.3): a client replays
+after a reconnect, and may look a subscription up whenever it likes.
 """
 
 from __future__ import annotations
@@ -99,9 +99,7 @@ COMMAND_STATES: dict[str, tuple[str, ...]] = {
     'send': (CONNECTED,),
     'subscribe': (CONNECTED,),
     'unsubscribe': (CONNECTED,),
-    'replay': (CONNECTED,),
     'message': (CONNECTED, DISCONNECTING),
-    'subscription': (CONNECTED, DISCONNECTING),
     'ack': (CONNECTED,),
     'nack': (CONNECTED,),
     'begin': (CONNECTED,),
@@ -112,7 +110,7 @@ COMMAND_STATES: dict[str, tuple[str, ...]] = {
 }
 
 #: What :meth:`StompSession.replay` returns per subscription: ``(destination, headers, receipt, context)``.
-Subscription = tuple[str, dict[str, str], str | None, Any]
+Subscription = tuple[str, dict[str, Any], str | None, Any]
 
 
 class StompSession:
@@ -120,12 +118,13 @@ class StompSession:
 
     :param version: the highest STOMP version to offer (default 1.0). :meth:`connect` offers every
         version up to it, and :meth:`connected` adopts the one the broker picks.
-    :param check: when ``True`` (the default) an illegal command raises
-        :class:`~stompest.error.StompProtocolError`: one issued in the wrong state (see
-        :data:`COMMAND_STATES`), a MESSAGE or UNSUBSCRIBE for an unknown subscription, a duplicate
-        subscription, transaction or pending receipt, a RECEIPT nobody asked for, a COMMIT or ABORT
-        of a transaction that is not open. With ``False`` the frames are built regardless (the
-        version rules of :mod:`~stompest.protocol.commands` still apply).
+    :param check: when ``True`` (the default) a command issued in the wrong state (see
+        :data:`COMMAND_STATES`) raises :class:`~stompest.error.StompProtocolError`; ``False`` turns
+        this state check off, and only it (as in stompest 2.3). Whatever ``check`` says, the
+        session refuses a MESSAGE or UNSUBSCRIBE for an unknown subscription, a duplicate
+        subscription, transaction or pending receipt, a RECEIPT nobody asked for and a COMMIT or
+        ABORT of a transaction that is not open, and the version rules of
+        :mod:`~stompest.protocol.commands` apply.
     :param clock: returns the current time; :meth:`sent` and :meth:`received` record its readings
         in :attr:`lastSent` and :attr:`lastReceived`. The default is :func:`time.monotonic`; the
         Twisted client passes its reactor's ``seconds`` so one clock drives timers and session.
@@ -176,8 +175,22 @@ class StompSession:
     @property
     def version(self) -> str:
         """The version the broker chose; before :meth:`connected` (and after :meth:`close`) the
-        highest version the session was created with."""
+        highest version the session was created with.
+
+        Settable, as in stompest 2.3: while disconnected, setting it changes that highest version
+        (what the next :meth:`connect` offers); while connecting or connected, it changes the
+        version the session builds frames in until :meth:`close`. A version stompest does not
+        speak raises :class:`~stompest.error.StompProtocolError`.
+        """
         return self._version
+
+    @version.setter
+    def version(self, version: str | None) -> None:
+        version = StompSpec.version(version)
+        if self._state == DISCONNECTED:
+            self._highestVersion = version
+            self._versions = StompSpec.versions(version)
+        self._version = version
 
     @property
     def id(self) -> str | None:
@@ -287,6 +300,7 @@ class StompSession:
         self._checkState('connected')
         version, server, sessionId, serverHeartBeats = commands.connected(frame, self._versions)
         self._version = version
+        self._versions = StompSpec.versions(version)
         self._server = server
         self._id = sessionId
         negotiated = commands.negotiateHeartBeat(self._clientHeartBeats, serverHeartBeats)
@@ -347,12 +361,13 @@ class StompSession:
         :param context: anything the client wants back from :meth:`subscription` for this
             subscription's messages (the clients keep their handlers here).
 
-        The remembered headers are the ones given plus the ``id`` the frame carries, so that a
-        replayed subscription keeps its token even if the next connection negotiates 1.0.
+        The remembered headers are a copy of the ones given (values as given, as in 2.3) plus the
+        ``id`` the frame carries, so that a replayed subscription keeps its token even if the next
+        connection negotiates 1.0.
         """
         self._checkState('subscribe')
         frame, token = commands.subscribe(destination, headers, receipt, self._version)
-        if self._check and token in self._subscriptions:
+        if token in self._subscriptions:
             raise StompProtocolError(f'Already subscribed: {token!r}')
         newReceipt = self._newReceipt(frame)
         remembered = _headerDict(headers)
@@ -367,7 +382,7 @@ class StompSession:
         """Build an UNSUBSCRIBE frame for ``token`` and forget that subscription."""
         self._checkState('unsubscribe')
         frame = commands.unsubscribe(token, receipt, self._version)
-        if self._check and token not in self._subscriptions:
+        if token not in self._subscriptions:
             raise StompProtocolError(f'No such subscription: {token!r}')
         newReceipt = self._newReceipt(frame)
         self._subscriptions.pop(token, None)
@@ -377,8 +392,7 @@ class StompSession:
     def replay(self) -> list[Subscription]:
         """Hand over every remembered subscription, in subscription order, as
         ``(destination, headers, receipt, context)``, and forget them: the client subscribes to
-        each again, which registers it again."""
-        self._checkState('replay')
+        each again, which registers it again. Legal in every state."""
         subscriptions = list(self._subscriptions.values())
         self._subscriptions.clear()
         return subscriptions
@@ -388,14 +402,13 @@ class StompSession:
         :class:`~stompest.error.StompProtocolError` when checking)."""
         self._checkState('message')
         token = commands.message(frame)
-        if self._check and token not in self._subscriptions:
+        if token not in self._subscriptions:
             raise StompProtocolError(f'No such subscription: {token!r}', frame=frame)
         return token
 
     def subscription(self, token: Token) -> Any:
-        """The ``context`` given to :meth:`subscribe` for ``token``; an unknown token raises
-        :class:`~stompest.error.StompProtocolError` (even unchecked: there is nothing to return)."""
-        self._checkState('subscription')
+        """The ``context`` given to :meth:`subscribe` for ``token``, in any state; an unknown token
+        raises :class:`~stompest.error.StompProtocolError`."""
         try:
             return self._subscriptions[token][3]
         except KeyError:
@@ -425,10 +438,10 @@ class StompSession:
 
     # --- transactions ----------------------------------------------------------------------------
 
-    def transaction(self, transaction: str | None = None) -> str:
-        """``transaction`` itself, or a fresh uuid4 string when it is ``None``. (This is the one
+    def transaction(self, transaction: object = None) -> str:
+        """``str(transaction)``, or a fresh uuid4 string when it is ``None``. (This is the one
         random draw of the session; pass explicit ids where you need reproducible frames.)"""
-        return str(uuid.uuid4()) if transaction is None else transaction
+        return str(uuid.uuid4()) if transaction is None else str(transaction)
 
     def begin(self, transaction: str | None = None, receipt: str | None = None) -> StompFrame:
         """Build a BEGIN frame and register the transaction as open (its id is in the frame's
@@ -436,7 +449,7 @@ class StompSession:
         self._checkState('begin')
         transaction = self.transaction(transaction)
         frame = commands.begin(transaction, receipt, self._version)
-        if self._check and transaction in self._transactions:
+        if transaction in self._transactions:
             raise StompProtocolError(f'Transaction already open: {transaction!r}')
         newReceipt = self._newReceipt(frame)
         self._transactions.add(transaction)
@@ -457,7 +470,7 @@ class StompSession:
         self, build: Callable[[str, str | None, str | None], StompFrame], transaction: str, receipt: str | None
     ) -> StompFrame:
         frame = build(transaction, receipt, self._version)
-        if self._check and transaction not in self._transactions:
+        if transaction not in self._transactions:
             raise StompProtocolError(f'No such transaction: {transaction!r}')
         newReceipt = self._newReceipt(frame)
         self._transactions.discard(transaction)
@@ -473,7 +486,7 @@ class StompSession:
         receiptId = commands.receipt(frame)
         if receiptId in self._receipts:
             self._receipts.remove(receiptId)
-        elif self._check:
+        else:
             raise StompProtocolError(f'Unexpected receipt: {receiptId!r}', frame=frame)
         return receiptId
 
@@ -507,7 +520,7 @@ class StompSession:
         """The receipt ``frame`` asks for (from the ``receipt`` argument or the caller's headers);
         refuse one that is still pending. Nothing is registered yet."""
         receiptId = frame.headers.get(StompSpec.RECEIPT_HEADER)
-        if receiptId is not None and self._check and receiptId in self._receipts:
+        if receiptId is not None and receiptId in self._receipts:
             raise StompProtocolError(f'Duplicate receipt: {receiptId!r} [still pending]')
         return receiptId
 
@@ -516,6 +529,6 @@ class StompSession:
             self._receipts.add(receiptId)
 
 
-def _headerDict(headers: Headers | None) -> dict[str, str]:
+def _headerDict(headers: Headers | None) -> dict[str, Any]:
     items = headers.items() if isinstance(headers, Mapping) else (headers or ())
-    return {str(name): str(value) for name, value in items}
+    return dict(items)

@@ -13,9 +13,47 @@ UPPER_CASE attribute of :class:`StompSpec` (the names are stompest 2.3's).
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator, Mapping
+
 from stompest.error import StompProtocolError
 
 __all__ = ['StompSpec']
+
+
+class _CommandsByVersion(frozenset[str]):
+    """A set of commands per STOMP version, in both of the shapes code reads it in.
+
+    Indexed by a version (``table['1.1']``, and ``keys()``, ``items()``, ``values()``, ``get()``),
+    it is stompest 2.3's dict of one set per version. Used as a set itself (``command in table``,
+    iteration), it is the set of STOMP 1.1 and 1.2, where the restriction it describes exists.
+    """
+
+    __slots__ = ('_byVersion',)
+    _byVersion: dict[str, frozenset[str]]
+
+    def __new__(cls, byVersion: Mapping[str, Iterable[str]]) -> _CommandsByVersion:
+        table = {version: frozenset(commands) for version, commands in byVersion.items()}
+        self = super().__new__(cls, table['1.2'])
+        self._byVersion = table
+        return self
+
+    def __getitem__(self, version: str) -> frozenset[str]:
+        return self._byVersion[version]
+
+    def get(self, version: str, default: frozenset[str] | None = None) -> frozenset[str] | None:
+        return self._byVersion.get(version, default)
+
+    def keys(self) -> Iterator[str]:
+        return iter(self._byVersion)
+
+    def values(self) -> Iterator[frozenset[str]]:
+        return iter(self._byVersion.values())
+
+    def items(self) -> Iterator[tuple[str, frozenset[str]]]:
+        return iter(self._byVersion.items())
+
+    def __repr__(self) -> str:
+        return f'{self._byVersion!r}'
 
 
 class StompSpec:
@@ -25,7 +63,7 @@ class StompSpec:
     VERSION_1_0 = '1.0'
     VERSION_1_1 = '1.1'
     VERSION_1_2 = '1.2'
-    VERSIONS = [VERSION_1_0, VERSION_1_1, VERSION_1_2]
+    VERSIONS = (VERSION_1_0, VERSION_1_1, VERSION_1_2)
     DEFAULT_VERSION = VERSION_1_0
 
     # client commands
@@ -62,10 +100,23 @@ class StompSpec:
         VERSION_1_1: _CLIENT_COMMANDS_1_1 | _SERVER_COMMANDS,
         VERSION_1_2: _CLIENT_COMMANDS_1_1 | _SERVER_COMMANDS,
     }
-    #: Only these frames may carry a body (STOMP 1.1 and 1.2); 1.0 does not restrict bodies.
-    COMMANDS_BODY_ALLOWED = frozenset({SEND, MESSAGE, ERROR})
-    #: Frames whose headers are never escaped (STOMP 1.1/1.2 "Value Encoding").
-    COMMANDS_ESCAPE_EXCLUDED = frozenset({CONNECT, CONNECTED, STOMP})
+    #: Per version, the frames that may carry a body: any in 1.0, SEND, MESSAGE and ERROR in 1.1
+    #: and 1.2 (``COMMANDS_BODY_ALLOWED[version]``, as in stompest 2.3; used as a set itself, it is
+    #: the 1.1/1.2 set).
+    COMMANDS_BODY_ALLOWED = _CommandsByVersion({
+        VERSION_1_0: COMMANDS[VERSION_1_0],
+        VERSION_1_1: {SEND, MESSAGE, ERROR},
+        VERSION_1_2: {SEND, MESSAGE, ERROR},
+    })
+    #: Per version, the frames whose headers are not escaped: every frame in 1.0 (which has no
+    #: escapes), CONNECT, STOMP and CONNECTED in 1.1 and 1.2 (their "Value Encoding" rule; stompest
+    #: 2.3 listed CONNECT and CONNECTED only, but STOMP is CONNECT under another name). Indexed by
+    #: version as in 2.3; used as a set itself, it is the 1.1/1.2 set.
+    COMMANDS_ESCAPE_EXCLUDED = _CommandsByVersion({
+        VERSION_1_0: COMMANDS[VERSION_1_0],
+        VERSION_1_1: {CONNECT, CONNECTED, STOMP},
+        VERSION_1_2: {CONNECT, CONNECTED, STOMP},
+    })
 
     # headers
     ACCEPT_VERSION_HEADER = 'accept-version'
@@ -82,6 +133,7 @@ class StompSpec:
     PASSCODE_HEADER = 'passcode'
     RECEIPT_HEADER = 'receipt'
     RECEIPT_ID_HEADER = 'receipt-id'
+    SELECTOR_HEADER = 'selector'
     SESSION_HEADER = 'session'
     SERVER_HEADER = 'server'
     SUBSCRIPTION_HEADER = 'subscription'
@@ -97,7 +149,8 @@ class StompSpec:
     ACTIVEMQ_PREFETCH_SIZE_HEADER = 'activemq.prefetchSize'
     RABBITMQ_PREFETCH_COUNT_HEADER = 'prefetch-count'
 
-    # ack modes
+    # ack modes (not checked when subscribing: brokers honour ``client-individual`` in 1.0 too,
+    # ActiveMQ among them, and stompest 2.3 sent it; ACK_MODES says what each spec defines)
     ACK_AUTO = 'auto'
     ACK_CLIENT = 'client'
     ACK_CLIENT_INDIVIDUAL = 'client-individual'
@@ -110,6 +163,15 @@ class StompSpec:
 
     # wire syntax
     LINE_DELIMITER = '\n'
+    #: per version, the character a line may end in before ``LINE_DELIMITER`` (1.2: CRLF lines)
+    STRIP_LINE_DELIMITER = {VERSION_1_2: '\r'}
+    ESCAPE_CHARACTER = '\\'
+    #: per version, what each escape sequence (the character after ``ESCAPE_CHARACTER``) stands for
+    ESCAPED_CHARACTERS = {
+        VERSION_1_0: {},
+        VERSION_1_1: {'\\': '\\', 'c': ':', 'n': '\n'},
+        VERSION_1_2: {'\\': '\\', 'c': ':', 'n': '\n', 'r': '\r'},
+    }
     FRAME_DELIMITER = '\x00'
     HEADER_SEPARATOR = ':'
     HEART_BEAT_SEPARATOR = ','
@@ -130,6 +192,13 @@ class StompSpec:
     #: after CONNECTED (then one per interval), so 2.0 drops healthy connections; both ActiveMQ and
     #: RabbitMQ themselves give a silent client three intervals.
     DEFAULT_HEART_BEAT_TOLERANCE = 3.0
+
+    #: The longest heart-beat interval stompest accepts, in ms: 2**31 - 1 (about 24.8 days, the
+    #: largest a Java int holds, hence the largest ActiveMQ and RabbitMQ can mean). A larger value
+    #: in a CONNECT's ``heartBeats`` or a broker's CONNECTED is refused with
+    #: :class:`~stompest.error.StompProtocolError`, so no absurd number ever reaches a client's
+    #: ``select()`` or ``callLater()``.
+    MAX_HEART_BEAT = 2**31 - 1
 
     # limits of the parser (safe defaults; each is a StompParser constructor argument)
     #: the largest whole frame (headers and body) the parser accepts, in bytes
@@ -155,7 +224,7 @@ class StompSpec:
         """All versions up to and including ``version`` (the versions a client offering
         ``version`` accepts), oldest first."""
         version = cls.version(version)
-        return cls.VERSIONS[: cls.VERSIONS.index(version) + 1]
+        return list(cls.VERSIONS[: cls.VERSIONS.index(version) + 1])
 
     @classmethod
     def codec(cls, version: str | None = None) -> str:

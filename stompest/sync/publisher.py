@@ -25,7 +25,7 @@ import uuid
 from collections.abc import Callable
 
 from stompest.config import StompConfig
-from stompest.error import StompConnectionError, StompError
+from stompest.error import StompConnectionError, StompError, StompProtocolError
 from stompest.protocol.frame import Headers
 from stompest.protocol.session import StompSession
 from stompest.protocol.spec import StompSpec
@@ -145,4 +145,9 @@ class StompPublisher:
             frame = client.receiveFrame()
             if frame.command == StompSpec.RECEIPT and frame.headers.get(StompSpec.RECEIPT_ID_HEADER) == receipt:
                 return
+            if frame.command == StompSpec.ERROR:
+                raise StompProtocolError(
+                    f'Broker sent an ERROR frame for a message to {destination!r}: '
+                    f'{frame.headers.get(StompSpec.MESSAGE_HEADER, "")!r}', frame=frame,
+                )
             log.debug('Ignoring %s while waiting for receipt %r', frame.info(), receipt)

@@ -22,15 +22,28 @@ from collections.abc import Callable
 from typing import Any
 
 from stompest.error import StompConnectionError
+from stompest.protocol import commands
 from stompest.protocol.frame import StompFrame, StompHeartBeat
 from stompest.protocol.parser import StompParser
 
-__all__ = ['StompFrameTransport']
+__all__ = ['StompFrameTransport', 'MAX_WAIT', 'clampWait', 'errorText', 'brokerUri']
 
 log = logging.getLogger(__name__)
 
 #: How many bytes one ``recv`` asks for.
 DEFAULT_READ_SIZE = 256 * 1024
+
+#: The longest a single ``select``/socket timeout may be (seconds). Longer waits (an absurd
+#: heart-beat interval a broker negotiated, ``float('inf')``) are done as several of these:
+#: ``select`` raises a bare :class:`OverflowError` for values past what the OS can represent.
+MAX_WAIT = 3600.0
+
+
+def clampWait(seconds: float) -> float:
+    """``seconds`` limited to ``[0, MAX_WAIT]`` (NaN counts as 0): safe for ``select`` and ``settimeout``."""
+    if not seconds > 0.0:
+        return 0.0
+    return seconds if seconds < MAX_WAIT else MAX_WAIT
 
 
 class StompFrameTransport:
@@ -79,6 +92,9 @@ class StompFrameTransport:
     @property
     def connected(self) -> bool:
         """Whether the socket is open."""
+        return self._connected()
+
+    def _connected(self) -> bool:
         return self._socket is not None
 
     def connect(self, timeout: float | None = None) -> None:
@@ -88,6 +104,8 @@ class StompFrameTransport:
             as long as the operating system does.
         :raises StompConnectionError: the broker cannot be reached, or TLS verification failed.
         """
+        if timeout is not None:
+            timeout = clampWait(timeout)
         try:
             sock = self._connector((self.host, self.port), timeout)
         except OSError as exc:
@@ -132,7 +150,8 @@ class StompFrameTransport:
         """Whether a frame or heart-beat can be taken with :meth:`receive` without waiting.
 
         Waits at most ``timeout`` seconds (``None``: until one is there) for one to arrive.
-        A frame still incomplete when the time is up stays buffered.
+        A frame still incomplete when the time is up stays buffered. Any timeout is safe: each
+        ``select`` waits at most :data:`MAX_WAIT`, and the loop goes on until the deadline.
 
         :raises StompConnectionError: the connection was closed or broke (also in the middle of
             a frame).
@@ -144,25 +163,32 @@ class StompFrameTransport:
         deadline = None if timeout is None else self._clock() + max(timeout, 0.0)
         while True:
             if not (isinstance(sock, ssl.SSLSocket) and sock.pending()):
-                remaining = None if deadline is None else max(deadline - self._clock(), 0.0)
+                remaining = MAX_WAIT if deadline is None else clampWait(deadline - self._clock())
                 try:
                     readable, _, _ = select.select([sock], [], [], remaining)
                 except (OSError, ValueError) as exc:
                     self.close()
                     raise StompConnectionError(f'Connection to {self} lost: {exc}') from exc
                 if not readable:
-                    return False
+                    if deadline is not None and self._clock() >= deadline:
+                        return False
+                    continue
             if self._read(sock) and parser.canRead():
                 return True
             if deadline is not None and self._clock() >= deadline:
                 return False
 
     def receive(self) -> StompFrame | StompHeartBeat:
-        """The next frame or heart-beat; waits (without limit) until one is there."""
-        self.canRead(None)
-        item = self._parser.get()
-        assert item is not None  # canRead(None) returns only once one is there
-        return item
+        """The next frame or heart-beat; reads (blocking, without limit) until one is there.
+
+        :raises StompConnectionError: the connection is closed or broke (the socket is closed).
+        """
+        parser = self._parser
+        while True:
+            item = parser.get()
+            if item is not None:
+                return item
+            self._read(self._checkOpen(close=True), blocking=True)
 
     def close(self) -> None:
         """Close the socket (harmless when already closed) and forget buffered bytes."""
@@ -175,15 +201,17 @@ class StompFrameTransport:
         except OSError:  # pragma: no cover - closing a broken socket
             pass
 
-    def _checkOpen(self) -> socket.socket:
-        if self._socket is None:
+    def _checkOpen(self, close: bool = False) -> socket.socket:
+        if not self._connected() or self._socket is None:
+            if close:
+                self.close()
             raise StompConnectionError(f'Not connected to {self}')
         return self._socket
 
-    def _read(self, sock: socket.socket) -> bool:
-        """One non-blocking ``recv``; True when bytes arrived."""
+    def _read(self, sock: socket.socket, blocking: bool = False) -> bool:
+        """One ``recv`` (non-blocking unless ``blocking``); True when bytes arrived."""
         try:
-            sock.settimeout(0.0)
+            sock.settimeout(None if blocking else 0.0)
             data = sock.recv(self._readSize)
         except (BlockingIOError, ssl.SSLWantReadError, ssl.SSLWantWriteError):
             return False  # e.g. half a TLS record: wait for the rest
@@ -197,5 +225,26 @@ class StompFrameTransport:
         self._parser.add(data)
         return True
 
+
 def _reason(exc: OSError) -> str:
     return exc.strerror or str(exc) or type(exc).__name__
+
+
+def errorText(frame: StompFrame) -> str:
+    """The ERROR's ``message`` header and the first line of its body, cut short for a log line."""
+    message = commands.error(frame)
+    detail = frame.body.decode('utf-8', 'replace').strip().split('\n', 1)[0].strip()
+    if detail and detail != message:
+        message = f'{message}: {detail}' if message else detail
+    return message if len(message) <= _ERROR_TEXT_LIMIT else message[:_ERROR_TEXT_LIMIT] + '...'
+
+
+_ERROR_TEXT_LIMIT = 200
+
+
+def brokerUri(broker: dict[str, Any]) -> str:
+    """``protocol://host:port`` of a failover URI's broker (IPv6 hosts in brackets), for log lines."""
+    host = broker['host']
+    if ':' in host:
+        host = f'[{host}]'
+    return f'{broker["protocol"]}://{host}:{broker["port"]}'

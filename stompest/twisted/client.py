@@ -30,11 +30,14 @@ The session's ``lastSent``/``lastReceived`` are readings of the reactor's clock
 
 from __future__ import annotations
 
+import functools
+import itertools
 import logging
 import random
+import warnings
 import weakref
-from collections.abc import Callable, Iterable
-from typing import Any
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, TypeVar
 
 from twisted.internet import defer, task
 from twisted.python.failure import Failure
@@ -48,12 +51,13 @@ from stompest.error import (
     StompNotConnectedError,
     StompProtocolError,
 )
+from stompest.protocol._transaction import inTransaction
 from stompest.protocol.failover import StompFailoverTransport
 from stompest.protocol.frame import Headers, StompFrame, StompHeartBeat
 from stompest.protocol.parser import StompParser
 from stompest.protocol.session import StompSession
 from stompest.protocol.spec import StompSpec
-from stompest.twisted.listener import Listener, ReceiptListener, defaultListeners
+from stompest.twisted.listener import Listener, ReceiptListener, SubscriptionListener, defaultListeners
 from stompest.twisted.protocol import StompFactory, StompProtocol
 from stompest.twisted.util import EndpointFactory, defaultEndpointFactory, withTimeout
 
@@ -115,6 +119,22 @@ def _ignoresPlainFrames(listener: Any) -> bool:
 
 
 _RECEIPT = StompSpec.RECEIPT_HEADER
+
+_disconnectReceipts = itertools.count(1)
+
+_F = TypeVar('_F', bound=Callable[..., Any])
+
+
+def _connected(method: _F) -> _F:
+    """2.3's ``@connected``: the command raises :class:`~stompest.error.StompConnectionError` at
+    once (not in its Deferred) when the client has no connection and is not reconnecting."""
+
+    @functools.wraps(method)
+    def checked(self: Stomp, *args: Any, **kwargs: Any) -> Any:
+        self._checkConnected()
+        return method(self, *args, **kwargs)
+
+    return checked  # type: ignore[return-value]
 
 
 class Stomp:
@@ -194,6 +214,11 @@ class Stomp:
         # dropped without acknowledging (ack=False, cumulative 'client' acks) is not kept alive.
         self._unacked: weakref.WeakValueDictionary[int, StompFrame] = weakref.WeakValueDictionary()
         self._staleFrames: weakref.WeakValueDictionary[int, StompFrame] = weakref.WeakValueDictionary()
+        # Copies sent to an error destination, by id() of the original MESSAGE: the Deferred
+        # the SubscriptionListener waits for before it ACKs the original (True: confirmed).
+        self._forwards: dict[int, tuple[StompFrame, defer.Deferred[Any]]] = {}
+        # the listeners of the current connection that came from the listenersFactory
+        self._factoryListeners: list[Listener] = []
 
     # -- read-only state ------------------------------------------------------------------------
 
@@ -243,7 +268,12 @@ class Stomp:
     # -- listeners --------------------------------------------------------------------------------
 
     def add(self, listener: Listener) -> None:
-        """Add a listener (once)."""
+        """Add a listener (once). A :class:`~stompest.twisted.listener.ReceiptListener` added by
+        the caller replaces the default one (as in 2.3, where the defaults had none)."""
+        if isinstance(listener, ReceiptListener) and not any(listener is each for each in self._factoryListeners):
+            for each in list(self._listeners):
+                if isinstance(each, ReceiptListener) and any(each is own for own in self._factoryListeners):
+                    self.remove(each)
         if listener not in self._listeners:
             self._listeners.append(listener)
             self._rebuildHooks()
@@ -399,7 +429,12 @@ class Stomp:
     def _handshake(self, protocol: StompProtocol, broker: dict[str, Any]) -> Any:
         args = self._connectArgs
         self._attach(protocol, broker)
+        ownReceipts = any(isinstance(each, ReceiptListener) for each in self._listeners)
+        self._factoryListeners = []
         for listener in self._listenersFactory():
+            if ownReceipts and isinstance(listener, ReceiptListener):
+                continue  # the caller's ReceiptListener does that job
+            self._factoryListeners.append(listener)
             self.add(listener)
         try:
             frame = self.session.connect(
@@ -440,18 +475,27 @@ class Stomp:
 
     # -- disconnecting ----------------------------------------------------------------------------
 
-    @defer.inlineCallbacks
     def disconnect(
         self, receipt: str | None = None, reason: Any = None, timeout: float | None = None, *, failure: Any = None
-    ) -> Any:
+    ) -> defer.Deferred[Any]:
         """Disconnect gracefully: stop dispatching messages, wait for the handlers in flight (at
-        most ``timeout`` seconds; then they are cancelled and the outcome is
-        :class:`~stompest.error.StompCancelledError`), send DISCONNECT (and wait for its
-        ``receipt``, if asked), close. Fires like :attr:`disconnected`: ``None``, or errs back
-        with ``reason`` (or what went wrong). A pending connect or reconnect is cancelled.
+        most ``timeout`` seconds), send DISCONNECT with a receipt (``receipt``, or one of ours)
+        and wait for the RECEIPT (at most ``timeout`` seconds, 10 s when ``None``), so every
+        ACK sent before took effect; then close. Fires like :attr:`disconnected`: ``None``, or
+        errs back with ``reason`` (or what went wrong); when handlers were still running at the
+        ``timeout`` it errs back with :class:`~stompest.error.StompCancelledError` (as in 2.3)
+        while :attr:`disconnected` fires with ``None`` (or ``reason``). A pending connect or
+        reconnect is cancelled. Raises :class:`~stompest.error.StompNotConnectedError` at once
+        when there is nothing to disconnect.
 
-        :param reason: why (an exception or Failure); 2.3 called it ``failure`` (still accepted).
+        :param reason: why (an exception or Failure), as in 2.3. ``failure`` is accepted too.
         """
+        if self._phase == _IDLE:
+            raise StompNotConnectedError(f'Not connected [{self._config.uri}]', broker=self._broker)
+        return self._disconnect(receipt, reason, timeout, failure)
+
+    @defer.inlineCallbacks
+    def _disconnect(self, receipt: str | None, reason: Any, timeout: float | None, failure: Any) -> Any:
         if reason is None:
             reason = failure
         if isinstance(reason, Failure):
@@ -479,16 +523,30 @@ class Stomp:
         closed = self._waitClosed()
         log.info('Disconnecting%s ...', f' ({reason})' if reason is not None else '')
         self._clearPauses()
+        drainError: Exception | None = None
         try:
             yield self._notify('onDisconnect', reason, timeout)
         except Exception as exc:
             log.warning('Disconnecting anyway: %s', exc)
-            if self._disconnectReason is None:
-                self._disconnectReason = exc
+            drainError = exc
         protocol = self._protocol
         if protocol is not None:
+            askedReceipt = receipt is not None
+            if receipt is None:
+                receipt = f'stompest-disconnect-{next(_disconnectReceipts)}'
+            bound = CLOSE_TIMEOUT if timeout is None else timeout
             try:
-                yield self._transmit(self.session.disconnect(receipt))
+                frame = self.session.disconnect(receipt)
+                yield withTimeout(
+                    self._transmit(frame),
+                    bound,
+                    self._reactor,
+                    lambda: StompCancelledError(f'DISCONNECT receipt not received in time [timeout={bound}]'),
+                )
+            except StompCancelledError as exc:
+                log.warning('DISCONNECT not confirmed: %s', exc)
+                if askedReceipt and drainError is None:
+                    drainError = exc  # the caller's receipt did not come (2.3: disconnect() errs back)
             except Exception as exc:
                 log.warning('DISCONNECT not confirmed: %s', exc)
                 if self._disconnectReason is None and not isinstance(exc, StompConnectionError):
@@ -497,6 +555,8 @@ class Stomp:
                 protocol.close()
                 self._closeCall = self._reactor.callLater(CLOSE_TIMEOUT, self._abortClose, protocol)
         result = yield closed
+        if drainError is not None:
+            raise drainError
         return result
 
     def _abortClose(self, protocol: StompProtocol) -> None:
@@ -631,6 +691,8 @@ class Stomp:
     # -- incoming frames --------------------------------------------------------------------------
 
     def _onFrame(self, frame: StompFrame | StompHeartBeat) -> None:
+        if self._hooks['onFrame']:
+            self._notifyEach('onFrame', (frame,))
         if isinstance(frame, StompHeartBeat):
             return
         if log.isEnabledFor(logging.DEBUG):
@@ -775,6 +837,7 @@ class Stomp:
         """Build and transmit a frame once the client is usable (after a reconnect)."""
         return self._whenUsable().addCallback(lambda _: self._transmit(build()))
 
+    @_connected
     def send(
         self, destination: str, body: bytes | str = b'', headers: Headers | None = None, receipt: str | None = None
     ) -> defer.Deferred:
@@ -788,17 +851,43 @@ class Stomp:
             return defer.fail()
         return self._transmit(frame)
 
-    @defer.inlineCallbacks
     def subscribe(
         self,
         destination: str,
-        headers: Headers | None = None,
-        receipt: str | None = None,
+        headers: Headers | Callable[..., Any] | None = None,
+        receipt: Any = None,
         listener: Listener | None = None,
-    ) -> Any:
+        **listenerOptions: Any,
+    ) -> defer.Deferred[Any]:
         """Subscribe; fires with the subscription token. ``listener`` (usually a
         :class:`~stompest.twisted.listener.SubscriptionListener`) handles its messages and is
-        kept for replay after a reconnect."""
+        kept for replay after a reconnect.
+
+        The older form of stompest's README, ``subscribe(destination, handler, headers,
+        errorDestination=..., onMessageFailed=...)`` (a callable where ``headers`` is), still
+        works: it means ``subscribe(destination, headers,
+        listener=SubscriptionListener(handler, errorDestination=..., onMessageFailed=...))``,
+        with a :class:`DeprecationWarning`.
+        """
+        if callable(headers) and not isinstance(headers, Mapping):
+            warnings.warn(
+                'subscribe(destination, handler, headers, errorDestination=..., onMessageFailed=...) is deprecated: '
+                'use subscribe(destination, headers, listener=SubscriptionListener(handler, '
+                'errorDestination=..., onMessageFailed=...))',
+                DeprecationWarning,
+                stacklevel=2,
+            )
+            if listener is not None:
+                raise TypeError('subscribe(destination, handler, ...) takes no listener')
+            handler, headers, receipt = headers, receipt, listenerOptions.pop('receipt', None)
+            listener = SubscriptionListener(handler, **listenerOptions)
+        elif listenerOptions:
+            raise TypeError(f'subscribe() got unexpected keyword arguments: {", ".join(sorted(listenerOptions))}')
+        return self._subscribeWhenUsable(destination, headers, receipt, listener)
+
+    @_connected
+    @defer.inlineCallbacks
+    def _subscribeWhenUsable(self, destination: str, headers: Any, receipt: str | None, listener: Any) -> Any:
         yield self._whenUsable()
         token = yield self._subscribe(destination, headers, receipt, listener)
         return token
@@ -806,14 +895,16 @@ class Stomp:
     @defer.inlineCallbacks
     def _subscribe(self, destination: str, headers: Headers | None, receipt: str | None, listener: Any) -> Any:
         frame, token = self.session.subscribe(destination, headers, receipt, listener)
-        if frame.headers.get(StompSpec.ACK_HEADER, StompSpec.ACK_AUTO) in StompSpec.CLIENT_ACK_MODES:
-            self._clientAckTokens.add(token)
         if isinstance(listener, Listener):
             self.add(listener)
-        yield self._notify('onSubscribe', frame, listener)
+        waiting = self._notify('onSubscribe', frame, listener)  # may set the ack header
+        if frame.headers.get(StompSpec.ACK_HEADER, StompSpec.ACK_AUTO) in StompSpec.CLIENT_ACK_MODES:
+            self._clientAckTokens.add(token)
+        yield waiting
         yield self._transmit(frame)
         return token
 
+    @_connected
     @defer.inlineCallbacks
     def unsubscribe(self, token: Any, receipt: str | None = None) -> Any:
         """Unsubscribe (``token`` as :meth:`subscribe` returned it)."""
@@ -826,6 +917,33 @@ class Stomp:
             self.remove(context)
         yield self._transmit(frame)
 
+    def _checkConnected(self) -> None:
+        if self._phase == _IDLE or (self._phase == _CONNECTING and self._protocol is None):
+            raise StompConnectionError(f'Not connected [{self._config.uri}]', broker=self._broker)
+
+    def _forwarding(self, frame: StompFrame, sending: defer.Deferred[Any]) -> None:
+        """:func:`~stompest.twisted.util.sendToErrorDestination` sent a copy of ``frame``."""
+        outcome: defer.Deferred[Any] = defer.Deferred()
+
+        def settle(result: Any) -> Any:
+            outcome.callback(result.value if isinstance(result, Failure) else True)
+            return result
+
+        self._forwards[id(frame)] = (frame, outcome)
+        sending.addBoth(settle)
+
+    def _takeForwarding(self, frame: StompFrame) -> defer.Deferred[Any] | None:
+        """The outcome of the copy of ``frame`` sent to an error destination, if one was sent."""
+        entry = self._forwards.get(id(frame))
+        if entry is None or entry[0] is not frame:
+            return None
+        del self._forwards[id(frame)]
+        return entry[1]
+
+    def _lostWith(self, frame: StompFrame) -> bool:
+        """Whether the connection ``frame`` came on is gone (its ACK would be stale)."""
+        return self._protocol is None or self._staleFrames.get(id(frame)) is frame
+
     def _retireUnacked(self) -> None:
         """The connection changed: what was received so far can no longer be acknowledged."""
         if self._unacked:
@@ -834,27 +952,35 @@ class Stomp:
 
     def _isStale(self, frame: StompFrame) -> bool:
         key = id(frame)
-        if self._staleFrames.get(key) is frame:
-            del self._staleFrames[key]
+        if self._staleFrames.get(key) is frame:  # kept: every later ACK/NACK of it is stale too
             log.warning('Not acknowledging a message received on an earlier connection [%s]', frame.info())
             return True
         if self._unacked.get(key) is frame:
             del self._unacked[key]
         return False
 
-    def ack(self, frame: StompFrame, receipt: str | None = None) -> defer.Deferred:
-        """ACK a received MESSAGE (not sent, only logged, if it came on an earlier connection)."""
-        return self._acknowledge(self.session.ack, frame, receipt)
+    @_connected
+    def ack(self, frame: StompFrame, receipt: str | None = None, *, transaction: str | None = None) -> defer.Deferred:
+        """ACK a received MESSAGE (not sent, only logged, if it came on an earlier connection);
+        inside the open ``transaction`` when given (it then takes effect at COMMIT)."""
+        return self._acknowledge(self.session.ack, frame, receipt, transaction)
 
-    def nack(self, frame: StompFrame, receipt: str | None = None) -> defer.Deferred:
-        """NACK a received MESSAGE (STOMP 1.1+; same stale rule as :meth:`ack`)."""
-        return self._acknowledge(self.session.nack, frame, receipt)
+    @_connected
+    def nack(self, frame: StompFrame, receipt: str | None = None, *, transaction: str | None = None) -> defer.Deferred:
+        """NACK a received MESSAGE (STOMP 1.1+; same stale and ``transaction`` rules as :meth:`ack`)."""
+        return self._acknowledge(self.session.nack, frame, receipt, transaction)
 
     def _acknowledge(
-        self, build: Callable[[StompFrame, str | None], StompFrame], frame: StompFrame, receipt: str | None
+        self,
+        build: Callable[[StompFrame, str | None], StompFrame],
+        frame: StompFrame,
+        receipt: str | None,
+        transaction: str | None = None,
     ) -> defer.Deferred:
         if self._isStale(frame):
             return defer.succeed(None)
+        if transaction is not None:
+            build = inTransaction(self.session, build, transaction)
         if self._phase == _RECONNECTING:
             return self._later(lambda: build(frame, receipt))
         try:
@@ -897,6 +1023,7 @@ class Stomp:
         self._unacked.pop(id(frame), None)
         self._staleFrames.pop(id(frame), None)
 
+    @_connected
     @defer.inlineCallbacks
     def begin(self, transaction: str | None = None, receipt: str | None = None) -> Any:
         """Begin a transaction; fires with its id (a uuid4 when ``transaction`` is ``None``)."""
@@ -905,12 +1032,14 @@ class Stomp:
         yield self._transmit(frame)
         return frame.headers[StompSpec.TRANSACTION_HEADER]
 
+    @_connected
     @defer.inlineCallbacks
     def commit(self, transaction: str, receipt: str | None = None) -> Any:
         """Commit a transaction."""
         yield self._whenUsable()
         yield self._transmit(self.session.commit(transaction, receipt))
 
+    @_connected
     @defer.inlineCallbacks
     def abort(self, transaction: str, receipt: str | None = None) -> Any:
         """Abort a transaction."""

@@ -21,6 +21,8 @@ hook                                             when
 ``onMessage(connection, frame, context)``        a MESSAGE arrived for the subscription ``context``
 ``onReceipt(connection, frame, receiptId)``      a RECEIPT arrived
 ``onError(connection, frame)``                   an ERROR arrived
+``onFrame(connection, frame)``                   any frame arrived (heart-beats too), before the
+                                                 hook for its command (called only when overridden)
 ``onDisconnect(connection, failure, timeout)``   a graceful disconnect started (``failure``: the reason)
 ``onConnectionLost(connection, reason)``         the connection is gone (``reason``: a Failure, or
                                                  ``None`` after a clean disconnect)
@@ -46,9 +48,9 @@ from twisted.python.failure import Failure
 
 from stompest.error import StompCancelledError, StompConnectionError, StompHeartBeatTimeout, StompProtocolError
 from stompest.protocol import commands
-from stompest.protocol.frame import StompFrame
+from stompest.protocol.frame import StompFrame, StompHeartBeat
 from stompest.protocol.spec import StompSpec
-from stompest.twisted.util import errorDestinationHeaders, withTimeout
+from stompest.twisted.util import sendToErrorDestination, sendToErrorDestinationAndRaise, withTimeout
 
 if TYPE_CHECKING:
     from stompest.twisted.client import Stomp
@@ -63,6 +65,7 @@ __all__ = [
     'SubscriptionListener',
     'defaultListeners',
     'sendToErrorDestination',
+    'sendToErrorDestinationAndRaise',
 ]
 
 log = logging.getLogger(__name__)
@@ -95,6 +98,9 @@ class Listener:
         return None
 
     def onError(self, connection: Stomp, frame: StompFrame) -> None:
+        pass
+
+    def onFrame(self, connection: Stomp, frame: StompFrame | StompHeartBeat) -> None:
         pass
 
     def onMessage(self, connection: Stomp, frame: StompFrame, context: Any) -> None:
@@ -178,19 +184,28 @@ class HeartBeatListener(Listener):
     with :class:`~stompest.error.StompHeartBeatTimeout`. While reading is paused (back-pressure)
     the broker cannot be heard, so the silence is counted from the moment reading resumed.
     Timers run on the client's reactor and stop with the connection.
+
+    :param thresholds: 2.3's tolerances, relative to the negotiated periods:
+        ``{'client': 0.8, 'server': 2.5}`` sends a heart-beat after 80 % of ``clientHeartBeat``
+        without a frame sent, and drops the broker after 250 % of ``serverHeartBeat`` of silence.
+        A missing key (or ``None``) keeps the default: ``client`` 1.0, ``server`` the client's
+        ``heartBeatTolerance``.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, thresholds: dict[str, float] | None = None) -> None:
+        self._thresholds = dict(thresholds or {})
         self._sendCall: Any = None
         self._checkCall: Any = None
 
     def onConnected(self, connection: Stomp, frame: StompFrame) -> None:
         self._stop()
         session = connection.session
+        client = self._thresholds.get('client', 1.0)
+        server = self._thresholds.get('server', connection.heartBeatTolerance)
         if session.clientHeartBeat:
-            self._scheduleSend(connection, session.clientHeartBeat / 1000.0)
+            self._scheduleSend(connection, session.clientHeartBeat / 1000.0 * client)
         if session.serverHeartBeat:
-            self._scheduleCheck(connection, session.serverHeartBeat / 1000.0 * connection.heartBeatTolerance)
+            self._scheduleCheck(connection, session.serverHeartBeat / 1000.0 * server)
 
     def onConnectionLost(self, connection: Stomp, reason: Failure | None) -> None:
         self._stop()
@@ -304,22 +319,16 @@ class ReceiptListener(Listener):
                 )
 
 
-def sendToErrorDestination(
-    connection: Stomp, failure: Failure, frame: StompFrame, errorDestination: str | None
-) -> defer.Deferred:
-    """The default ``onMessageFailed`` of :class:`SubscriptionListener` (2.3's signature).
-
-    With an ``errorDestination`` the message is sent there (body unchanged, headers as
-    :func:`~stompest.twisted.util.errorDestinationHeaders` makes them: the original ones minus
-    those the broker sets, plus ``original-destination`` and ``stompest-failure``), and the
-    returned Deferred fires once it was sent. Without one the failure is returned as is: the
-    "poison pill" rule, the listener then disconnects with it as the reason.
-    """
+def _poisonPill(
+    connection: Stomp, failure: BaseException, frame: StompFrame, errorDestination: str | None
+) -> defer.Deferred[None] | None:
+    """The default ``onMessageFailed``: forward to the error destination
+    (:func:`~stompest.twisted.util.sendToErrorDestination`); without one, raise the handler's
+    exception, so the listener disconnects gracefully and leaves the message unacknowledged (the
+    broker redelivers it; 2.3 acked it and went on, losing it)."""
     if not errorDestination:
-        return defer.fail(failure)
-    exc = failure.value
-    assert exc is not None
-    return connection.send(errorDestination, frame.body, errorDestinationHeaders(frame, exc))
+        raise failure
+    return sendToErrorDestination(connection, failure, frame, errorDestination)
 
 
 class SubscriptionListener(Listener):
@@ -328,14 +337,25 @@ class SubscriptionListener(Listener):
     :param handler: ``handler(connection, frame)``; it may return a Deferred or a coroutine (the
         message counts as in flight until it finishes).
     :param ack: ACK the message when the handler succeeded (only when the subscription's ack mode
-        is ``client`` or ``client-individual``).
+        is ``client`` or ``client-individual``; without an ``ack`` header the subscription gets
+        :attr:`DEFAULT_ACK_MODE`, as in 2.3).
     :param errorDestination: where the default ``onMessageFailed`` forwards messages whose
-        handler failed (they are ACKed afterwards).
-    :param onMessageFailed: ``onMessageFailed(connection, failure, frame, errorDestination)``,
-        called when the handler failed (default :func:`sendToErrorDestination`). When it succeeds
-        (or its Deferred fires) the message is ACKed (with ``ack``); when it raises (or its
-        Deferred fails) the client disconnects gracefully with that failure as the reason, and the
-        message is not ACKed.
+        handler failed (they are ACKed once the broker confirmed the copy).
+    :param onMessageFailed: ``onMessageFailed(connection, exc, frame, errorDestination)``, called
+        with the handler's exception (2.3's signature). The default forwards the message to
+        ``errorDestination`` (:func:`~stompest.twisted.util.sendToErrorDestination`) or, without
+        one, raises ``exc``. When it returns (or its Deferred fires) the message is ACKed (with
+        ``ack``; after the copy :func:`~stompest.twisted.util.sendToErrorDestination` sent was
+        confirmed). When it raises (or its Deferred fails) the client disconnects gracefully with
+        that exception as the reason; the message is ACKed only if a copy was confirmed (as with
+        :func:`~stompest.twisted.util.sendToErrorDestinationAndRaise`), else the broker
+        redelivers it.
+
+    A lost connection is not a handler failure: a message whose connection went away while its
+    handler ran (the handler's sends or receipts then fail with
+    :class:`~stompest.error.StompConnectionError`, or it failed for any other reason) is neither
+    forwarded nor ACKed, and ``onMessageFailed`` is not called: the broker redelivers it, and the
+    client goes on (reconnecting, with ``autoReconnect``).
     :param maxInFlight: at most this many messages of this subscription are handled at once
         (``None``: the client's ``maxInFlight``; 0 or ``None`` there: no limit). Further messages
         wait in a queue, first in first out, and are started as handlers finish.
@@ -356,10 +376,13 @@ class SubscriptionListener(Listener):
     RECEIPT then wait until a handler finishes for another reason (or a receipt timeout).
 
     Queued messages are never started once the connection is gone or a graceful disconnect began:
-    they are dropped without an ACK, and the broker redelivers them. A handler still running
-    when a graceful disconnect's ``timeout`` expires is cancelled (its Deferred's ``cancel()``);
-    its message is neither ACKed nor forwarded.
+    they are dropped without an ACK, and the broker redelivers them. When a graceful disconnect's
+    ``timeout`` expires with handlers still running, the disconnect goes on without them (as in
+    2.3 they are not cancelled); their messages are neither ACKed nor forwarded.
     """
+
+    #: the ack mode a subscription gets when its headers name none (2.3)
+    DEFAULT_ACK_MODE = StompSpec.ACK_CLIENT_INDIVIDUAL
 
     def __init__(
         self,
@@ -376,7 +399,10 @@ class SubscriptionListener(Listener):
         self._handler = handler
         self._ack = ack
         self._errorDestination = errorDestination
-        self._onMessageFailed = onMessageFailed or sendToErrorDestination
+        self._onMessageFailed: Callable[..., Any] = onMessageFailed or _poisonPill
+        #: the headers of the SUBSCRIBE frame (2.3 kept them too)
+        self._headers: dict[str, str] | None = None
+        self._forwardFailure: BaseException | None = None
         self._maxInFlight = maxInFlight
         self._maxQueued = maxQueued
         self._limit: int | None = maxInFlight
@@ -402,7 +428,8 @@ class SubscriptionListener(Listener):
     def onSubscribe(self, connection: Stomp, frame: StompFrame, context: Any) -> None:
         if context is not self:
             return
-        ackMode = frame.headers.get(StompSpec.ACK_HEADER, StompSpec.ACK_AUTO)
+        ackMode = frame.headers.setdefault(StompSpec.ACK_HEADER, self.DEFAULT_ACK_MODE)
+        self._headers = frame.headers
         self._clientAck = ackMode in StompSpec.CLIENT_ACK_MODES
         self._limit = self._maxInFlight if self._maxInFlight is not None else connection.maxInFlight
         self._queueLimit = self._maxQueued if self._maxQueued is not None else (self._limit or 0)
@@ -431,16 +458,12 @@ class SubscriptionListener(Listener):
         def cancelled() -> Exception:
             return StompCancelledError(f'Message handlers still running: {count} [timeout={timeout}]')
 
-        def cancelHandlers(failure: Failure) -> Failure:
+        def abandon(failure: Failure) -> Failure:
             if failure.check(StompCancelledError):
-                log.warning(
-                    'Cancelling %d message handler(s) still running at the disconnect timeout', len(self._handling)
-                )
-                for handling in list(self._handling):
-                    handling.cancel()
+                log.warning('Disconnecting without %d message handler(s) still running (timeout)', len(self._handling))
             return failure
 
-        return withTimeout(idle, timeout, connection.reactor, cancelled).addErrback(cancelHandlers)
+        return withTimeout(idle, timeout, connection.reactor, cancelled).addErrback(abandon)
 
     def onConnectionLost(self, connection: Stomp, reason: Failure | None) -> None:
         self._dropQueued(connection, 'connection lost')
@@ -512,15 +535,49 @@ class SubscriptionListener(Listener):
         if failure.check(defer.CancelledError):
             log.warning('Message handler cancelled, message not acknowledged: %s', frame.info())
             return
-        log.error('Message handler failed: %s [%s]', failure.getErrorMessage(), frame.info(), exc_info=failure.value)
+        if self._clientAck and connection._lostWith(frame):
+            log.warning(
+                'Message handler ended after its connection was lost (%s): not forwarded, not acknowledged, '
+                'the broker redelivers it [%s]',
+                failure.getErrorMessage(),
+                frame.info(),
+            )
+            return
+        exc: BaseException = failure.value  # type: ignore[assignment]
+        log.error('Message handler failed: %s [%s]', failure.getErrorMessage(), frame.info(), exc_info=exc)
         try:
-            yield defer.maybeDeferred(self._onMessageFailed, connection, failure, frame, self._errorDestination)
-        except Exception as exc:
-            log.error('Disconnecting: message could not be handled (%s) [%s]', exc, frame.info())
-            connection.disconnect(reason=exc).addErrback(lambda _: None)  # the reason reaches `disconnected`
+            yield defer.maybeDeferred(self._onMessageFailed, connection, exc, frame, self._errorDestination)
+        except Exception as reason:
+            if (yield self._forwarded(connection, frame)) and self._ack and self._clientAck:
+                yield connection.ack(frame)
+            if self._clientAck and connection._lostWith(frame):
+                return  # the connection went away meanwhile: the broker redelivers it
+            log.error('Disconnecting: message could not be handled (%s) [%s]', reason, frame.info())
+            connection.disconnect(reason=reason).addErrback(lambda _: None)  # the reason reaches `disconnected`
+            return
+        forwarded = yield self._forwarded(connection, frame)
+        if forwarded is False:
+            if self._clientAck and connection._lostWith(frame):
+                return
+            log.error('Disconnecting: message could not be forwarded [%s]', frame.info())
+            connection.disconnect(reason=self._forwardFailure).addErrback(lambda _: None)
             return
         if self._ack and self._clientAck:
             yield connection.ack(frame)
+
+    @defer.inlineCallbacks
+    def _forwarded(self, connection: Stomp, frame: StompFrame) -> Any:
+        """``None``: no copy was sent to an error destination; ``True``: it was confirmed;
+        ``False``: sending it failed (the reason in ``_forwardFailure``)."""
+        sending = connection._takeForwarding(frame)
+        if sending is None:
+            return None
+        outcome = yield sending
+        if outcome is True:
+            return True
+        log.error('Forwarding to the error destination failed: %s [%s]', outcome, frame.info())
+        self._forwardFailure = outcome
+        return False
 
     def _logFailure(self, failure: Failure, frame: StompFrame) -> None:
         log.error('Message processing failed: %s [%s]', failure.getErrorMessage(), frame.info())

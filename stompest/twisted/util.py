@@ -1,4 +1,7 @@
-"""Helpers of the Twisted client: endpoints and TLS, timeouts, error-destination headers.
+"""Helpers of the Twisted client: endpoints and TLS, timeouts, error destinations.
+
+stompest 2.3's public names are here: :func:`endpointFactory`, :func:`sendToErrorDestination`,
+:func:`sendToErrorDestinationAndRaise`, :data:`MESSAGE_FAILED_HEADER`.
 
 TLS (``ssl://`` brokers)
 ------------------------
@@ -28,22 +31,36 @@ an :class:`ssl.SSLContext`                             its CA certificates (thos
 
 from __future__ import annotations
 
+import contextlib
+import copy
 import ipaddress
+import itertools
 import logging
 import os
 import ssl as stdlibssl
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Iterator, MutableMapping
+from typing import TYPE_CHECKING, Any
 
 from twisted.internet import defer, interfaces
 from twisted.internet.endpoints import TCP4ClientEndpoint, TCP6ClientEndpoint, wrapClientTLS
 
+from stompest.error import StompAlreadyRunningError, StompNotRunningError
 from stompest.protocol.frame import StompFrame
 from stompest.protocol.spec import StompSpec
 
+if TYPE_CHECKING:
+    from stompest.twisted.client import Stomp
+
 __all__ = [
+    'MESSAGE_FAILED_HEADER',
+    'InFlightOperations',
+    'WaitingDeferred',
     'EndpointFactory',
+    'endpointFactory',
     'defaultEndpointFactory',
+    'sendToErrorDestination',
+    'sendToErrorDestinationAndRaise',
+    'errorFrame',
     'clientTLSCreator',
     'withTimeout',
     'errorDestinationHeaders',
@@ -56,6 +73,16 @@ __all__ = [
 EndpointFactory = Callable[..., interfaces.IStreamClientEndpoint]
 
 _DEFAULT_CONNECT_TIMEOUT = 30
+
+#: The header of an error-destination copy that says why its handler failed (``str(exc)``, as 2.3).
+MESSAGE_FAILED_HEADER = 'message-failed'
+
+#: Headers 2.3's ``cloneFrame`` leaves out of a copy: the broker sets them anew.
+_RESERVED_HEADERS = frozenset(
+    {StompSpec.MESSAGE_ID_HEADER, StompSpec.DESTINATION_HEADER, 'timestamp', 'expires', 'priority'}
+)
+
+_errorReceipts = itertools.count(1)
 
 #: Headers of a failed MESSAGE not copied when it is forwarded to an error destination: the
 #: broker sets them anew (message-id, subscription, ack, destination), or they would be wrong
@@ -194,3 +221,165 @@ def errorDestinationHeaders(frame: StompFrame, exc: BaseException) -> dict[str, 
         description = description.encode('ascii', 'backslashreplace').decode('ascii')
     headers[StompSpec.ERROR_DESTINATION_FAILURE_HEADER] = description
     return headers
+
+
+def _cloneFrame(frame: StompFrame, persistent: bool | None = None) -> StompFrame:
+    """2.3's ``stompest.util.cloneFrame``: a deep copy without the headers the broker sets
+    (message-id, destination, timestamp, expires, priority), ``persistent`` set when given."""
+    clone = copy.deepcopy(frame)
+    headers = {name: value for name, value in clone.headers.items() if name not in _RESERVED_HEADERS}
+    if persistent is not None:
+        headers[StompSpec.PERSISTENT_HEADER] = str(bool(persistent)).lower()
+    clone.headers = headers
+    return clone
+
+
+def errorFrame(frame: StompFrame, exc: BaseException) -> StompFrame:
+    """The copy of a failed MESSAGE for its error destination: 2.3's
+    ``cloneFrame(frame, persistent=True)`` plus :data:`MESSAGE_FAILED_HEADER` (``str(exc)``,
+    unless the frame had one), ``original-destination`` and ``stompest-failure`` (see
+    :func:`describeFailure`); beyond 2.3, without any of :data:`ERROR_DESTINATION_DROPPED_HEADERS`
+    (a receipt or transaction of the original SEND, which ActiveMQ copies into the MESSAGE,
+    would be wrong on the new SEND). In STOMP 1.0 the failure texts are made ASCII."""
+    clone = _cloneFrame(frame, persistent=True)
+    headers = {
+        name: value for name, value in clone.headers.items() if name not in ERROR_DESTINATION_DROPPED_HEADERS
+    }
+    ascii10 = (frame.version or StompSpec.DEFAULT_VERSION) == StompSpec.VERSION_1_0
+    failed = ' '.join(str(exc).split())
+    description = describeFailure(exc)
+    if ascii10:
+        failed = failed.encode('ascii', 'backslashreplace').decode('ascii')
+        description = description.encode('ascii', 'backslashreplace').decode('ascii')
+    headers.setdefault(MESSAGE_FAILED_HEADER, failed)
+    original = frame.headers.get(StompSpec.DESTINATION_HEADER)
+    if original is not None:
+        headers[StompSpec.ORIGINAL_DESTINATION_HEADER] = original
+    headers[StompSpec.ERROR_DESTINATION_FAILURE_HEADER] = description
+    clone.headers = headers
+    return clone
+
+
+def sendToErrorDestination(
+    connection: Stomp, failure: BaseException, frame: StompFrame, errorDestination: str | None
+) -> defer.Deferred[None] | None:
+    """Forward a MESSAGE whose handler failed to ``errorDestination`` (2.3's default
+    ``onMessageFailed``; ``failure`` is the handler's exception, a ``Failure`` is accepted too).
+
+    The copy (:func:`errorFrame`) is sent with a receipt; the returned Deferred fires when the
+    broker confirmed it, and the :class:`~stompest.twisted.listener.SubscriptionListener` ACKs
+    the original only then (at least once: a crash in between leaves both, never neither). The
+    listener waits for it even when a custom handler calls this function without returning its
+    result. Without ``errorDestination`` nothing is sent and ``None`` returned, as in 2.3.
+    """
+    if not errorDestination:
+        return None
+    exc = _exception(failure)
+    copyFrame = errorFrame(frame, exc)
+    receipt = f'stompest-error-destination-{next(_errorReceipts)}'
+    sending = connection.send(errorDestination, copyFrame.body, copyFrame.headers, receipt=receipt)
+    connection._forwarding(frame, sending)
+    return sending
+
+
+def sendToErrorDestinationAndRaise(
+    connection: Stomp, failure: BaseException, frame: StompFrame, errorDestination: str | None
+) -> None:
+    """:func:`sendToErrorDestination`, then raise ``failure`` (2.3): the listener ACKs the message
+    once the copy was confirmed (if one was sent) and disconnects with ``failure`` as the reason."""
+    sendToErrorDestination(connection, failure, frame, errorDestination)
+    raise _exception(failure)
+
+
+def _exception(failure: Any) -> BaseException:
+    value = getattr(failure, 'value', None)
+    if isinstance(value, BaseException) and not isinstance(failure, BaseException):
+        return value  # a twisted Failure
+    assert isinstance(failure, BaseException), f'not an exception: {failure!r}'
+    return failure
+
+
+def endpointFactory(broker: dict[str, Any], timeout: float | None = None) -> Any:
+    """2.3's ``endpointFactory(broker, timeout=None)``: the endpoint for ``broker`` on the global
+    reactor (TLS with the platform's trusted CAs, see the module documentation)."""
+    from twisted.internet import reactor
+
+    return defaultEndpointFactory(reactor)(broker, timeout)
+
+
+class WaitingDeferred(defer.Deferred[Any]):
+    """A Deferred one can wait for with a timeout (2.3)."""
+
+    @defer.inlineCallbacks
+    def wait(self, timeout: float | None = None, fail: BaseException | None = None, clock: Any = None) -> Any:
+        """Fire with this Deferred's result; after ``timeout`` seconds (on ``clock``, default the
+        global reactor) errback it with ``fail`` first."""
+        call = None
+        if timeout is not None:
+            if clock is None:
+                from twisted.internet import reactor as clock
+            call = clock.callLater(timeout, self.errback, fail)
+        try:
+            result = yield self
+        finally:
+            if call is not None and call.active():
+                call.cancel()
+        return result
+
+
+class InFlightOperations(MutableMapping[Any, defer.Deferred[Any]]):
+    """Operations in progress by key, each a Deferred (2.3): a key can be in progress once
+    (:class:`~stompest.error.StompAlreadyRunningError`); looking up one that is not raises
+    :class:`~stompest.error.StompNotRunningError` (both are ``KeyError`` too)."""
+
+    def __init__(self, info: str) -> None:
+        self._info = info
+        self._waiting: dict[Any, defer.Deferred[Any]] = {}
+
+    def __len__(self) -> int:
+        return len(self._waiting)
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self._waiting)
+
+    def __getitem__(self, key: Any) -> defer.Deferred[Any]:
+        try:
+            return self._waiting[key]
+        except KeyError:
+            raise StompNotRunningError(f'{self.info(key)} not in progress') from None
+
+    def __setitem__(self, key: Any, value: defer.Deferred[Any]) -> None:
+        if key in self._waiting:
+            raise StompAlreadyRunningError(f'{self.info(key)} already in progress')
+        if not isinstance(value, defer.Deferred):
+            raise ValueError(f'Not a Deferred: {value!r}')
+        self._waiting[key] = value
+
+    def __delitem__(self, key: Any) -> None:
+        del self._waiting[key]
+
+    @contextlib.contextmanager
+    def __call__(self, key: Any, log: logging.Logger | None = None) -> Iterator[WaitingDeferred]:
+        """Track ``key`` while the block runs: the block gets a :class:`WaitingDeferred`, which
+        fires with ``None`` when the block ends (or fails with what the block raised)."""
+        self[key] = waiting = WaitingDeferred()
+        info = self.info(key)
+        if log is not None:
+            log.debug('%s started.', info)
+        try:
+            yield waiting
+            if not waiting.called:
+                waiting.callback(None)
+        except Exception as exc:
+            if log is not None:
+                log.error('%s failed [%s]', info, exc)
+            if not waiting.called:
+                waiting.errback(exc)
+            raise
+        finally:
+            self._waiting.pop(key, None)
+        if log is not None:
+            log.debug('%s complete.', info)
+
+    def info(self, key: Any) -> str:
+        return ' '.join(str(part) for part in (self._info, key) if part)

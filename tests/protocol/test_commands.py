@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from stompest.error import StompFrameError, StompProtocolError
+from stompest.error import StompProtocolError
 from stompest.protocol import commands
 from stompest.protocol.frame import StompFrame, StompHeartBeat
 from stompest.protocol.spec import StompSpec
@@ -145,10 +145,15 @@ def test_sendEscapesHeadersInOneTwo():
     assert bytes(frame) == b'SEND\nx\\ckey:a\\nb\ndestination:/queue/a\n\n\x00'
 
 
-@pytest.mark.parametrize('destination', ['', None, 5])
-def test_sendRefusesMissingDestination(destination):
+@pytest.mark.parametrize('destination', [None, 5])
+def test_sendRefusesADestinationThatIsNotAString(destination):
     with pytest.raises(StompProtocolError, match='Invalid destination'):
         commands.send(destination, b'x', version=V12)
+
+
+def test_sendPassesAnEmptyDestinationOn():
+    # as stompest 2.3 did (its session test sends to ''): the broker answers with an ERROR
+    assert commands.send('', b'x', version=V12).headers == {'destination': ''}
 
 
 @pytest.mark.parametrize(
@@ -205,15 +210,16 @@ def test_subscribeEscapesAnIdWithAColonInOneTwo():
     assert bytes(frame) == b'SUBSCRIBE\nid:a\\cb\ndestination:/queue/a\n\n\x00'
 
 
-def test_subscribeRefusesClientIndividualInOneZero():
-    with pytest.raises(StompProtocolError, match=r"Invalid ack mode \(version 1.0\): 'client-individual'"):
-        commands.subscribe('/queue/a', {'ack': 'client-individual'}, version=V10)
+def test_subscribeSendsClientIndividualInOneZero():
+    # as stompest 2.3 did: ActiveMQ honours it in 1.0 (issue 8)
+    frame, _ = commands.subscribe('/queue/a', {'ack': 'client-individual'}, version=V10)
+    assert bytes(frame) == b'SUBSCRIBE\nack:client-individual\ndestination:/queue/a\n\n\x00'
 
 
 @pytest.mark.parametrize('version', ALL)
-def test_subscribeRefusesUnknownAckMode(version):
-    with pytest.raises(StompProtocolError, match="Invalid ack mode .*'sometimes'"):
-        commands.subscribe('/queue/a', {'ack': 'sometimes'}, version=version)
+def test_subscribePassesAnyAckModeOn(version):
+    frame, _ = commands.subscribe('/queue/a', {'ack': 'sometimes'}, version=version)
+    assert frame.headers['ack'] == 'sometimes'
 
 
 @pytest.mark.parametrize('version', [V11, V12])
@@ -261,7 +267,10 @@ def test_subscribeTokenUnsubscribesTheSameSubscription():
 
 
 ACK_HEADERS = {
-    V10: ({'message-id': ACTIVEMQ_MESSAGE_ID}, b'message-id:ID:vm-35731-1795327323846-3:6:-1:1:1\n'),
+    V10: (
+        {'message-id': ACTIVEMQ_MESSAGE_ID, 'subscription': 'sub-1'},
+        b'message-id:ID:vm-35731-1795327323846-3:6:-1:1:1\nsubscription:sub-1\n',
+    ),
     V11: (
         {'message-id': ACTIVEMQ_MESSAGE_ID, 'subscription': 'sub-1'},
         b'message-id:ID\\cvm-35731-1795327323846-3\\c6\\c-1\\c1\\c1\nsubscription:sub-1\n',
@@ -336,9 +345,16 @@ def test_ackWithReceipt():
     assert frame == StompFrame('ACK', {'id': ACTIVEMQ_ACK_ID, 'receipt': 'r9'})
 
 
+def test_ackOneZeroWithoutSubscriptionCarriesTheMessageIdOnly():
+    message = received('MESSAGE', {'destination': '/queue/a', 'message-id': 'm1'}, version=V10)
+    assert commands.ack(message) == StompFrame('ACK', {'message-id': 'm1'})
+
+
 def test_ackOfAFrameWithoutVersionUsesTheVersionKeyword():
     message = activeMqMessage(None)
-    assert commands.ack(message).headers == {'message-id': ACTIVEMQ_MESSAGE_ID}
+    assert message.version == V10  # as in stompest 2.3, a frame's version defaults to 1.0
+    assert commands.ack(message).headers == {'message-id': ACTIVEMQ_MESSAGE_ID, 'subscription': 'sub-1'}
+    message.version = None
     assert commands.ack(message, version=V12).headers == {'id': ACTIVEMQ_ACK_ID}
     # the frame's own version wins over the keyword
     assert commands.ack(activeMqMessage(V11), version=V12).headers == {
@@ -406,10 +422,39 @@ def test_connectedRefusesAnUnknownVersion():
     assert info.value.frame is not None
 
 
-@pytest.mark.parametrize('value', ['abc', '1000', '1000,', ',0', '-1,0', '1,2,3', '1.5,0', '١,٢'])
-def test_connectedRefusesGarbageHeartBeatsAsFrameError(value):
+@pytest.mark.parametrize('value', ['abc', '1000', '1000,', ',0', '-1,0', '1,2,3', '1.5,0', '١,٢', ''])
+def test_connectedRefusesGarbageHeartBeatsAsProtocolError(value):
+    # a StompProtocolError, as in stompest 2.3
     frame = received('CONNECTED', {'version': '1.1', 'heart-beat': value})
-    with pytest.raises(StompFrameError, match=f'Invalid heart-beat header: {value!r}'):
+    with pytest.raises(StompProtocolError, match=f'Invalid heart-beat header: {value!r}') as info:
+        commands.connected(frame, ALL)
+    assert info.value.frame is frame
+
+
+@pytest.mark.parametrize(
+    'value', ['99999999999999999999999,0', '0,99999999999999999999999', f'{2**31},0', '0,' + '9' * 5000]
+)
+def test_connectedRefusesHeartBeatsAboveTheCap(value):
+    frame = received('CONNECTED', {'version': '1.2', 'heart-beat': value})
+    with pytest.raises(StompProtocolError, match=f'at most {StompSpec.MAX_HEART_BEAT} ms'):
+        commands.connected(frame, ALL)
+
+
+def test_connectedAcceptsTheCap():
+    frame = received('CONNECTED', {'version': '1.2', 'heart-beat': f'{StompSpec.MAX_HEART_BEAT},0'})
+    assert commands.connected(frame, ALL)[3] == (StompSpec.MAX_HEART_BEAT, 0)
+
+
+@pytest.mark.parametrize('heartBeats', [(2**31, 0), (0, 10**30)])
+def test_connectRefusesHeartBeatsAboveTheCap(heartBeats):
+    with pytest.raises(StompProtocolError, match='Invalid heart-beats'):
+        commands.connect(versions=ALL, heartBeats=heartBeats)
+
+
+def test_connectedRefusesAHeartBeatHeaderThatIsNotText():
+    frame = received('CONNECTED', {'version': '1.1'})
+    frame.headers['heart-beat'] = None  # only by hand; 2.3's test does it
+    with pytest.raises(StompProtocolError, match='Invalid heart-beat header: None'):
         commands.connected(frame, ALL)
 
 
@@ -494,9 +539,33 @@ def test_negotiateHeartBeat(client, server, expected):
     assert commands.negotiateHeartBeat(client, server) == expected
 
 
-def test_negotiateHeartBeatRefusesNegativeValues():
+@pytest.mark.parametrize(('client', 'server', 'expected'), [(0, 0, 0), (0, 1, 0), (1, 0, 0), (1, 2, 2), (2, 1, 2)])
+def test_negotiateHeartBeatOnIntervals(client, server, expected):
+    # stompest 2.3's form: one direction, two intervals
+    assert commands.negotiateHeartBeat(client, server) == expected
+
+
+@pytest.mark.parametrize(
+    ('client', 'server'), [((-1, 0), (0, 0)), (-1, 0), (0, 2**31), (1.5, 1), (True, 1), ((0, 0), 1), ('1', 2)]
+)
+def test_negotiateHeartBeatRefusesInvalidValues(client, server):
     with pytest.raises(StompProtocolError):
-        commands.negotiateHeartBeat((-1, 0), (0, 0))
+        commands.negotiateHeartBeat(client, server)
+
+
+def test_version():
+    assert commands.version() == V10
+    assert commands.version(V11) == V11
+    with pytest.raises(StompProtocolError):
+        commands.version('1.3')
+
+
+@pytest.mark.parametrize('receipt', [4711, 1.5])
+def test_aReceiptThatIsNotAStringIsStrd(receipt):
+    # as stompest 2.3 did
+    assert commands.send('/queue/a', receipt=receipt, version=V12).headers['receipt'] == str(receipt)
+    assert commands.disconnect(receipt, V12).headers['receipt'] == str(receipt)
+    assert commands.begin('tx', receipt, V12).headers['receipt'] == str(receipt)
 
 
 def test_versions():

@@ -20,7 +20,6 @@ DEFAULTS = {
     'reconnectDelayJitter': 0,
     'randomize': True,
     'priorityBackup': False,
-    'priorityURIs': None,
 }
 
 
@@ -32,11 +31,19 @@ def ssl(host, port=61614):
     return {'protocol': 'ssl', 'host': host, 'port': port}
 
 
+def pastStartup(transport):
+    """Use the startup phase (the first iteration) up, so that the next iteration is a reconnect
+    phase, where the unlimited default ``maxReconnectAttempts`` applies."""
+    if transport.startup:
+        next(iter(transport))
+    return transport
+
+
 def take(transport, count, connected=True):
-    """The first ``count`` (host, delay) pairs of a fresh iteration (by default of a transport that
-    has been connected before, so that the unlimited default ``maxReconnectAttempts`` applies)."""
+    """The first ``count`` (host, delay) pairs of a fresh iteration (by default a reconnect phase,
+    see :func:`pastStartup`)."""
     if connected:
-        transport.connected()
+        pastStartup(transport)
     return [(broker['host'], delay) for (broker, delay) in itertools.islice(iter(transport), count)]
 
 
@@ -95,6 +102,28 @@ def test_parsesFailoverUriWithoutParentheses():
     assert uri.options == DEFAULTS
 
 
+@pytest.mark.parametrize('text', [
+    'failover:tcp://a:61613,tcp://b:61613?randomize=false,maxReconnectAttempts=2',
+    'tcp://a:61613,tcp://b:61613?randomize=false,maxReconnectAttempts=2',
+    '(tcp://a:61613,tcp://b:61613)?randomize=false,maxReconnectAttempts=2',
+])
+def test_parsesTheFormsStompestTwoThreeAccepted(text):
+    uri = StompFailoverUri(text)
+    assert uri.brokers == [tcp('a'), tcp('b')]
+    assert uri.options == dict(DEFAULTS, randomize=False, maxReconnectAttempts=2)
+    assert uri.uri == str(uri) == text
+
+
+def test_parsesASingleBrokerWithOptions():
+    uri = StompFailoverUri('tcp://123.456.789.0:61616?randomize=true,maxReconnectAttempts=-1,priorityBackup=true')
+    assert uri.brokers == [tcp('123.456.789.0', 61616)]
+    assert uri.options == dict(DEFAULTS, randomize=True, priorityBackup=True)
+
+
+def test_parsesABareBrokerList():
+    assert StompFailoverUri('tcp://a:61613,ssl://b:61614').brokers == [tcp('a'), ssl('b')]
+
+
 def test_parsesFailoverUriWithSlashesBeforeParentheses():
     assert StompFailoverUri('failover://(tcp://a:61613)?randomize=false').brokers == [tcp('a')]
 
@@ -120,7 +149,7 @@ def test_parsesProtocolCaseInsensitively():
     ('initialReconnectDelay', '250', 250),
     ('maxReconnectDelay', '1000', 1000),
     ('useExponentialBackOff', 'false', False),
-    ('useExponentialBackOff', 'TRUE', True),
+    ('useExponentialBackOff', 'true', True),
     ('backOffMultiplier', '1.5', 1.5),
     ('backOffMultiplier', '3', 3.0),
     ('maxReconnectAttempts', '-1', -1),
@@ -129,8 +158,8 @@ def test_parsesProtocolCaseInsensitively():
     ('startupMaxReconnectAttempts', '-1', -1),
     ('startupMaxReconnectAttempts', '5', 5),
     ('reconnectDelayJitter', '20', 20),
-    ('randomize', 'False', False),
-    ('randomize', 'tRuE', True),
+    ('randomize', 'false', False),
+    ('randomize', 'true', True),
     ('priorityBackup', 'true', True),
 ])
 def test_parsesEachOptionToItsType(name, text, value):
@@ -180,8 +209,11 @@ def test_strAndReprGiveTheUriBack(text):
     ('tcp://:61613', "Missing host: 'tcp://:61613'"),
     ('tcp://[not-ipv6]:61613', "Invalid IPv6 address: 'not-ipv6'"),
     ('localhost:61613', "Invalid broker URI: 'localhost:61613'"),
-    ('', "Invalid broker URI: ''"),
-    ('tcp://a:61613?randomize=false', "Invalid port: '61613?randomize=false'"),
+    ('', "Empty broker list: ''"),
+    ('tcp://a:61613?randomize=True', "Invalid value for option randomize (not 'true' or 'false'): 'True'"),
+    ('tcp://a:61613??=false', "Invalid option: '?'"),
+    ('tcp://a:61613, tcp://b:61613', "Invalid broker URI: ' tcp://b:61613'"),
+    ('(tcp://a:61613', "Unbalanced parentheses: '(tcp://a:61613'"),
     ('failover:(tcp://a:61613', "Unbalanced parentheses: '(tcp://a:61613'"),
     ('failover:tcp://a:61613)', "Unbalanced parentheses: 'tcp://a:61613)'"),
     ('failover:((tcp://a:61613))', "Unbalanced parentheses: '((tcp://a:61613))'"),
@@ -189,7 +221,7 @@ def test_strAndReprGiveTheUriBack(text):
     ('failover:()', "Empty broker list: ''"),
     ('failover:', "Empty broker list: ''"),
     ('failover:(tcp://a:61613,)', "Invalid broker URI: ''"),
-    ('failover:tcp://a:61613?randomize=false', "Options need a parenthesised broker list: 'tcp://a:61613?randomize=false'"),
+    ('failover:tcp://a:61613?randomize=false)', "Invalid value for option randomize (not 'true' or 'false'): 'false)'"),
 ])
 def test_rejectsBadUri(uri, message):
     with pytest.raises(StompFailoverUriError) as info:
@@ -203,8 +235,9 @@ def test_rejectsBadUri(uri, message):
     ('Randomize=false', "Invalid option: 'Randomize'"),
     ('randomize', "Invalid option (not name=value): 'randomize'"),
     ('randomize=false,,maxReconnectAttempts=1', "Invalid option (not name=value): ''"),
-    ('randomize=yes', "Invalid value for option randomize (not a boolean): 'yes'"),
-    ('priorityBackup=1', "Invalid value for option priorityBackup (not a boolean): '1'"),
+    ('randomize=yes', "Invalid value for option randomize (not 'true' or 'false'): 'yes'"),
+    ('randomize=TRUE', "Invalid value for option randomize (not 'true' or 'false'): 'TRUE'"),
+    ('priorityBackup=1', "Invalid value for option priorityBackup (not 'true' or 'false'): '1'"),
     ('initialReconnectDelay=1.5', "Invalid value for option initialReconnectDelay (not an integer): '1.5'"),
     ('initialReconnectDelay=-1', "Invalid value for option initialReconnectDelay (less than 0): '-1'"),
     ('maxReconnectDelay=', "Invalid value for option maxReconnectDelay (not an integer): ''"),
@@ -298,24 +331,26 @@ def test_zeroInitialDelayStaysZero():
 
 def test_randomizedScheduleIsFixedBySeed():
     uri = 'failover:(tcp://a:1,tcp://b:2,tcp://c:3)?initialReconnectDelay=100,maxReconnectDelay=400'
+    uri += ',startupMaxReconnectAttempts=-1'
     expected = [
         ('b', 0.0), ('a', 0.1), ('c', 0.2), ('c', 0.4), ('b', 0.4), ('a', 0.4), ('b', 0.4), ('c', 0.4), ('a', 0.4),
     ]
-    assert take(StompFailoverTransport(uri, rng=random.Random(42)), 9) == expected
-    assert take(StompFailoverTransport(uri, rng=random.Random(42)), 9) == expected
+    assert take(StompFailoverTransport(uri, rng=random.Random(42)), 9, connected=False) == expected
+    assert take(StompFailoverTransport(uri, rng=random.Random(42)), 9, connected=False) == expected
 
 
 def test_randomizeShufflesEachPassWithTheGivenRng():
     hosts = ['a', 'b', 'c', 'd']
     uri = 'failover:({})?useExponentialBackOff=false'.format(','.join(f'tcp://{host}:1' for host in hosts))
-    transport = StompFailoverTransport(uri, rng=random.Random(7))
+    transport = StompFailoverTransport(uri + ',startupMaxReconnectAttempts=-1', rng=random.Random(7))
     reference = random.Random(7)
     expectedHosts = []
     for _ in range(5):
         shuffled = list(hosts)
         reference.shuffle(shuffled)
         expectedHosts.extend(shuffled)
-    assert take(transport, 20) == [(host, 0.0 if index == 0 else 0.01) for (index, host) in enumerate(expectedHosts)]
+    expected = [(host, 0.0 if index == 0 else 0.01) for (index, host) in enumerate(expectedHosts)]
+    assert take(transport, 20, connected=False) == expected
 
 
 def test_randomizeVisitsEveryBrokerOncePerPass():
@@ -326,21 +361,29 @@ def test_randomizeVisitsEveryBrokerOncePerPass():
 
 
 def test_jitterIsDrawnFromTheRngAndKeptNonNegative():
+    # as in stompest 2.3: the jitter lengthens a delay by [0, jitter), and the cap holds, jitter included
     uri = 'failover:(tcp://a:1)?initialReconnectDelay=10,maxReconnectDelay=40,reconnectDelayJitter=15'
-    transport = StompFailoverTransport(uri, rng=random.Random(5))
+    transport = StompFailoverTransport(uri + ',startupMaxReconnectAttempts=-1', rng=random.Random(5))
     reference = random.Random(5)
     expected = [('a', 0.0)]
     for base in [10, 20, 40, 40, 40, 40, 40]:
-        expected.append(('a', max(0.0, base + reference.uniform(-15, 15)) / 1000.0))
-    assert take(transport, 8) == expected
+        expected.append(('a', min(40.0, base + reference.random() * 15) / 1000.0))
+    assert take(transport, 8, connected=False) == expected
+
+
+def test_noDelayExceedsMaxReconnectDelayJitterIncluded():
+    uri = 'failover:(tcp://a:1)?initialReconnectDelay=100,reconnectDelayJitter=50,maxReconnectDelay=120'
+    delays = [delay for (_, delay) in take(StompFailoverTransport(uri, rng=random.Random(1)), 200)]
+    assert max(delays) == 0.12 and min(delays[1:]) >= 0.1
 
 
 def test_jitteredRandomizedScheduleIsFixedBySeed():
     uri = 'failover:(tcp://a:1,tcp://b:1)?initialReconnectDelay=1000,reconnectDelayJitter=100,maxReconnectDelay=3000'
-    pairs = take(StompFailoverTransport(uri, rng=random.Random(11)), 6)
-    assert pairs == take(StompFailoverTransport(uri, rng=random.Random(11)), 6)
+    uri += ',startupMaxReconnectAttempts=-1'
+    pairs = take(StompFailoverTransport(uri, rng=random.Random(11)), 6, connected=False)
+    assert pairs == take(StompFailoverTransport(uri, rng=random.Random(11)), 6, connected=False)
     assert [host for (host, _) in pairs] == ['a', 'b', 'a', 'b', 'b', 'a']
-    assert [round(delay, 6) for (_, delay) in pairs] == [0.0, 1.073148, 2.071373, 2.990366, 3.071009, 2.936932]
+    assert [round(delay, 6) for (_, delay) in pairs] == [0.0, 1.086574, 2.085686, 3.0, 3.0, 3.0]
 
 
 def test_zeroJitterDrawsNoRandomNumbers():
@@ -356,10 +399,8 @@ def test_zeroJitterDrawsNoRandomNumbers():
 
 
 def connectedOnce(uri):
-    """A transport that has had a connection: ``maxReconnectAttempts`` applies from now on."""
-    transport = StompFailoverTransport(uri)
-    transport.connected()
-    return transport
+    """A transport past its startup phase: ``maxReconnectAttempts`` applies from now on."""
+    return pastStartup(StompFailoverTransport(uri))
 
 
 def test_maxReconnectAttemptsZeroMakesOnePassOverTheBrokers():
@@ -547,7 +588,7 @@ def test_importingFailoverImportsNoSocketModule():
     brokerCount=st.integers(1, 4),
     seed=st.integers(0, 2 ** 32),
 )
-def test_delaysAreNeverNegativeNorAboveTheCapPlusJitter(
+def test_delaysAreNeverNegativeNorAboveTheCap(
     initialReconnectDelay,
     maxReconnectDelay,
     useExponentialBackOff,
@@ -570,6 +611,53 @@ def test_delaysAreNeverNegativeNorAboveTheCapPlusJitter(
     pairs = take(StompFailoverTransport(uri, rng=random.Random(seed)), 60)
     assert len(pairs) == 60
     assert pairs[0][1] == 0.0
-    bound = (maxReconnectDelay + reconnectDelayJitter) / 1000.0
+    bound = maxReconnectDelay / 1000.0  # jitter included
     for _, delay in pairs:
         assert 0.0 <= delay <= bound
+
+
+# --- stompest 2.3's phases and isLocalHost ----------------------------------------------------------
+
+
+def test_everyIterationAfterTheFirstIsAReconnectPhaseConnectedOrNot():
+    # as in stompest 2.3: the first iteration is the startup phase, every later one a reconnect
+    # phase, whether or not a connection succeeded in between
+    transport = StompFailoverTransport('failover:(tcp://a:1)?startupMaxReconnectAttempts=2,maxReconnectAttempts=1')
+    assert transport.startup
+    pairs, error = drain(transport)
+    assert pairs == [('a', 0.0), ('a', 0.01), ('a', 0.02)] and 'startupMaxReconnectAttempts=2' in str(error)
+    for _ in range(3):
+        pairs, error = drain(transport)
+        assert not transport.startup
+        assert pairs == [('a', 0.0), ('a', 0.01)] and 'maxReconnectAttempts=1' in str(error)
+
+
+def test_aReconnectPhaseStillTriesEveryBrokerOnce():
+    # our rule, kept on purpose: 2.3 gave up after one broker here
+    transport = connectedOnce('failover:(tcp://a:1,tcp://b:2,tcp://c:3)?randomize=false,maxReconnectAttempts=0')
+    assert drain(transport)[0] == [('a', 0.0), ('b', 0.01), ('c', 0.02)]
+
+
+def test_isLocalHostIsAStaticMethodWithStompestTwoThreesChecks(monkeypatch):
+    import socket
+
+    monkeypatch.setattr(socket, 'gethostbyname', lambda name: '192.0.2.7')
+    assert StompFailoverTransport.isLocalHost('192.0.2.7')
+    assert StompFailoverTransport.isLocalHost(socket.gethostname())
+    assert StompFailoverTransport.isLocalHost('127.0.0.1')
+
+    def broken(name):
+        raise socket.gaierror()
+
+    monkeypatch.setattr(socket, 'gethostbyname', broken)
+    assert not StompFailoverTransport.isLocalHost('192.0.2.7')
+
+
+def test_aSubclassMayOverrideIsLocalHost():
+    class Transport(StompFailoverTransport):
+        @classmethod
+        def isLocalHost(cls, host):
+            return host == 'b'
+
+    transport = Transport('failover:(tcp://a:1,tcp://b:2)?randomize=false,priorityBackup=true')
+    assert [host for (host, _) in take(transport, 2)] == ['b', 'a']

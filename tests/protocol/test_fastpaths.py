@@ -93,7 +93,7 @@ def test_fastPathTakenForBrokerIds():
         b'NACK\nmessage-id:ID\\cvm-12-34567-1700000000000-3\\c1\\c1\\c1\\c1\nsubscription:0\n\n\x00'
     )
     assert commands._acknowledgeFast(StompSpec.ACK, message('1.0'), None, None, None) == (
-        b'ACK\nmessage-id:ID:vm-12-34567-1700000000000-3:1:1:1:1\n\n\x00'
+        b'ACK\nmessage-id:ID:vm-12-34567-1700000000000-3:1:1:1:1\nsubscription:0\n\n\x00'
     )
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from stompest.error import StompProtocolError
+from stompest.error import StompEncodingError, StompProtocolError
 from stompest.protocol.frame import StompFrame, StompHeartBeat
 from stompest.protocol.parser import StompParser
 from stompest.protocol.spec import StompSpec
@@ -113,10 +113,65 @@ def test_unrawForgetsRepeats():
     assert bytes(frame) == b'MESSAGE\nx:1\n\n\x00'
 
 
-def test_headersAndBodyAreConverted():
-    frame = StompFrame(StompSpec.SEND, [('n', 1)], 'grüß')
-    assert frame.headers == {'n': '1'}
+def test_headersAreKeptAsGivenAndWrittenWithStr():
+    # as in stompest 2.3: the constructor copies the headers, serialising str()s them
+    given = {123: 456}
+    frame = StompFrame(StompSpec.MESSAGE, given)
+    assert frame.headers == {123: 456} and frame.headers is not given
+    assert bytes(frame) == b'MESSAGE\n123:456\n\n\x00'
+    frame = StompFrame(StompSpec.SEND, [('n', 1)], 'grüß', version=V12)
+    assert frame.headers == {'n': 1}
     assert frame.body == 'grüß'.encode()
+    assert bytes(frame) == 'SEND\nn:1\n\ngrüß\x00'.encode()
+
+
+def test_aNumericContentLengthIsAccepted():
+    assert bytes(StompFrame(StompSpec.SEND, {'content-length': 2}, b'hi')) == b'SEND\ncontent-length:2\n\nhi\x00'
+
+
+def test_rawHeadersAreKeptAsGiven():
+    rawHeaders = (('foo', 'bar1'), ('foo', 'bar2'))
+    frame = StompFrame(StompSpec.SEND, rawHeaders=rawHeaders)
+    assert frame.rawHeaders == rawHeaders
+    assert frame.headers == {'foo': 'bar1'}
+
+
+def test_versionDefaultsToOneZero():
+    assert StompFrame(StompSpec.SEND).version == V10
+
+
+@pytest.mark.parametrize(
+    'frame',
+    [
+        StompFrame(StompSpec.SEND, {'destination': '/queue/a'}, b'two\nlines'),
+        StompFrame(StompSpec.DISCONNECT),
+        StompFrame(StompSpec.DISCONNECT, {'fenêtre': '¿qué tal?'}, version=V11),
+        StompFrame(StompSpec.SEND, rawHeaders=[('foo', 'bar1'), ('foo', 'bar2')], body=b'x', version=V12),
+    ],
+)
+def test_dictOfAFrameRebuildsIt(frame):
+    again = StompFrame(**dict(frame))
+    assert again == frame and bytes(again) == bytes(frame)
+    assert again.version == frame.version and again.rawHeaders == frame.rawHeaders
+    assert eval(repr(frame)) == frame
+
+
+def test_dictOfAFrameLeavesDefaultsOut():
+    assert dict(StompFrame(StompSpec.DISCONNECT)) == {'command': 'DISCONNECT'}
+    message = {'command': 'SEND', 'headers': {'destination': '/queue/a'}, 'body': b'x', 'version': V12}
+    assert dict(StompFrame(**message)) == message
+
+
+def test_anUnencodableHeaderIsAlsoAUnicodeEncodeError():
+    # stompest 2.3 raised UnicodeEncodeError; StompEncodingError is both
+    frame = StompFrame(StompSpec.DISCONNECT, {'fenêtre': 'x'}, version=V11)
+    bytes(frame)
+    frame.version = V10
+    with pytest.raises(UnicodeEncodeError) as info:
+        bytes(frame)
+    assert isinstance(info.value, StompProtocolError) and isinstance(info.value, StompEncodingError)
+    assert info.value.encoding == 'ascii' and info.value.object[info.value.start] == 'ê'
+    assert str(info.value) == "Headers cannot be encoded in version 1.0 (ascii): 'ê'"
 
 
 def test_equalityIgnoresVersionAndRawHeaders():
@@ -139,8 +194,14 @@ def test_infoMasksPasscodeAndTruncatesBody():
     info = frame.info()
     assert 'secret' not in info and '********' in info
     assert "'login': 'me'" in info
-    assert '... (100 bytes)' in info and 'x' * 33 not in info
+    assert info.endswith(f"body=b'{'x' * StompFrame.INFO_LENGTH}...', version=1.0]") and 'x' * 21 not in info
     assert 'secret' not in repr(frame)
+
+
+def test_infoInStompestTwoThreesForm():
+    frame = StompFrame(StompSpec.MESSAGE, {'a': 'c'}, b'More text than fits a short info.', version=V11)
+    assert frame.info() == "MESSAGE frame [headers={'a': 'c'}, body=b'More text than fits ...', version=1.1]"
+    assert StompFrame(StompSpec.DISCONNECT).info() == 'DISCONNECT frame [version=1.0]'
 
 
 def test_reprMasksPasscodeInRawHeaders():
@@ -148,14 +209,17 @@ def test_reprMasksPasscodeInRawHeaders():
     assert 'secret' not in repr(frame) and 'other' not in repr(frame)
 
 
-def test_strIsTheWireFormAsText():
-    frame = StompFrame(StompSpec.SEND, {'x': 'y'}, b'\xffa')
-    assert str(frame) == 'SEND\nx:y\n\n\ufffda\x00'
+def test_strIsTheInfoTextWithThePasscodeMasked():
+    frame = StompFrame(StompSpec.CONNECT, {'login': 'me', 'passcode': 'secret'}, b'\xffa')
+    expected = "CONNECT frame [headers={'login': 'me', 'passcode': '********'}, body=b'\\xffa', version=1.0]"
+    assert str(frame) == frame.info() == expected
+    assert f'{frame}' == str(frame)
 
 
 def test_heartBeat():
     beat = StompHeartBeat()
-    assert bytes(beat) == b'\n' and str(beat) == '\n'
+    assert bytes(beat) == b'\n' and str(beat) == 'heart-beat'
+    assert not beat and bool(StompFrame()) is True
     assert beat == StompHeartBeat(V12)
     assert beat != StompFrame()
     assert beat.info() == 'heart-beat'

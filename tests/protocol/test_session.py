@@ -6,7 +6,7 @@ import uuid
 
 import pytest
 
-from stompest.error import StompFrameError, StompProtocolError
+from stompest.error import StompProtocolError
 from stompest.protocol.frame import StompFrame, StompHeartBeat
 from stompest.protocol.session import COMMAND_STATES, StompSession
 from stompest.protocol.spec import StompSpec
@@ -163,8 +163,9 @@ def test_connectedOneZeroIgnoresTheServersHeartBeats():
 def test_connectedRefusesGarbageHeartBeats():
     session = StompSession(V12, clock=Counter())
     session.connect(heartBeats=(1000, 1000))
-    with pytest.raises(StompFrameError, match="Invalid heart-beat header: 'soon'"):
+    with pytest.raises(StompProtocolError, match="Invalid heart-beat header: 'soon'"):  # as in 2.3
         session.connected(connectedFrame(V12, **{'heart-beat': 'soon'}))
+    assert session.state == 'connecting'
 
 
 def test_closeForgetsTheConnection():
@@ -221,9 +222,7 @@ CALLS = {
     'send': lambda s: s.send('/queue/a', b'x'),
     'subscribe': lambda s: s.subscribe('/queue/b'),
     'unsubscribe': lambda s: s.unsubscribe(('id', '/queue/a')),
-    'replay': lambda s: s.replay(),
     'message': lambda s: s.message(messageFrame()),
-    'subscription': lambda s: s.subscription(('id', '/queue/a')),
     'ack': lambda s: s.ack(messageFrame()),
     'nack': lambda s: s.nack(messageFrame()),
     'begin': lambda s: s.begin('tx2'),
@@ -236,6 +235,66 @@ CALLS = {
 
 def test_stateTableCoversEveryCommand():
     assert set(COMMAND_STATES) == set(CALLS)
+    assert not {'replay', 'subscription'} & set(COMMAND_STATES)  # legal in every state, as in 2.3
+
+
+@pytest.mark.parametrize('check', [True, False])
+@pytest.mark.parametrize('state', STATES)
+def test_replayAndSubscriptionWorkInEveryState(state, check):
+    session = sessionIn(state, check)
+    if state in ('connected', 'disconnecting'):
+        assert session.subscription(('id', '/queue/a')) == 'ctx'
+        assert session.replay() == [('/queue/a', {'ack': 'client-individual', 'id': '/queue/a'}, 'r0', 'ctx')]
+    assert session.replay() == []
+    with pytest.raises(StompProtocolError, match='No such subscription'):
+        session.subscription(('id', '/queue/a'))
+
+
+def test_uncheckedSessionStillRefusesWhatIsNotAStateCheck():
+    # check=False turns off the state checks only, as in stompest 2.3
+    session = StompSession(V10, check=False, clock=Counter())
+    session.subscribe('/queue/a', {'id': 's'})
+    with pytest.raises(StompProtocolError, match='Already subscribed'):
+        session.subscribe('/queue/a', {'id': 's'})
+    with pytest.raises(StompProtocolError, match='No such subscription'):
+        session.unsubscribe(('id', 'other'))
+    with pytest.raises(StompProtocolError, match='No such subscription'):
+        session.message(messageFrame('other', V10))
+    session.begin('tx')
+    with pytest.raises(StompProtocolError, match='already open'):
+        session.begin('tx')
+    with pytest.raises(StompProtocolError, match='No such transaction'):
+        session.commit('other')
+    with pytest.raises(StompProtocolError, match='Unexpected receipt'):
+        session.receipt(receiptFrame('whatever'))
+    session.send('/queue/a', receipt='r')
+    with pytest.raises(StompProtocolError, match='Duplicate receipt'):
+        session.send('/queue/a', receipt='r')
+
+
+def test_versionIsSettable():
+    session = StompSession(V10, clock=Counter())
+    session.version = V11  # disconnected: the highest version to offer
+    assert session.version == V11
+    assert session.connect().headers == {'accept-version': '1.0,1.1'}
+    session.connected(connectedFrame(V11))
+    session.version = V10  # connected: the version frames are built in, until close()
+    assert session.send('/queue/a', b'', {'x': 'a:b'}).version == V10
+    session.close()
+    assert session.version == V11
+    with pytest.raises(StompProtocolError, match='Version is not supported'):
+        session.version = '1.3'
+
+
+def test_transactionStrsAGivenId():
+    assert StompSession(clock=Counter()).transaction(4711) == '4711'
+
+
+def test_subscribeRemembersTheHeadersAsGiven():
+    session = makeSession(V12)
+    headers = {'id': 4711}
+    session.subscribe('/queue/a', headers)
+    assert session.replay() == [('/queue/a', {'id': 4711}, None, None)]
     for command, states in COMMAND_STATES.items():
         assert callable(getattr(StompSession, command))
         assert states and set(states) <= set(STATES)
@@ -264,7 +323,7 @@ def test_stateErrorMessageForSend():
 
 
 @pytest.mark.parametrize(
-    'command', ['send', 'subscribe', 'begin', 'ack', 'nack', 'beat', 'disconnect', 'connected', 'message']
+    'command', ['send', 'subscribe', 'begin', 'ack', 'nack', 'beat', 'disconnect', 'connected']
 )
 def test_uncheckedSessionBuildsFramesInAnyState(command):
     session = sessionIn('disconnected', check=False)
@@ -323,11 +382,18 @@ def test_subscribeTwiceIsRefused():
 
 
 def test_subscribeRefusedByTheVersionRegistersNothing():
-    session = makeSession(V12, serverVersion=V10)
-    with pytest.raises(StompProtocolError, match='Invalid ack mode'):
-        session.subscribe('/queue/a', {'ack': 'client-individual'}, receipt='r1')
+    session = makeSession(V12, serverVersion=V11)
+    with pytest.raises(StompProtocolError, match='Invalid id'):
+        session.subscribe('/queue/a', {'id': ''}, receipt='r1')
     assert session.receipts == frozenset()
     assert session.replay() == []
+
+
+def test_subscribeSendsClientIndividualInOneZero():
+    session = makeSession(V12, serverVersion=V10)
+    frame, _ = session.subscribe('/queue/a', {'ack': 'client-individual'}, receipt='r1')
+    assert frame.headers['ack'] == 'client-individual'
+    assert session.replay() == [('/queue/a', {'ack': 'client-individual'}, 'r1', None)]
 
 
 def test_unsubscribeForgetsTheSubscription():
@@ -365,10 +431,12 @@ def test_messageOneZeroByDestination():
     assert session.message(messageFrame(None, V10)) == ('destination', '/queue/a') == token
 
 
-def test_uncheckedSessionReturnsTokensOfUnknownSubscriptions():
+def test_uncheckedSessionRefusesUnknownSubscriptions():
     session = makeSession(V12, check=False)
-    assert session.message(messageFrame('other')) == ('id', 'other')
-    assert session.unsubscribe(('id', 'other')) == StompFrame('UNSUBSCRIBE', {'id': 'other'})
+    with pytest.raises(StompProtocolError, match='No such subscription'):
+        session.message(messageFrame('other'))
+    with pytest.raises(StompProtocolError, match='No such subscription'):
+        session.unsubscribe(('id', 'other'))
 
 
 def test_messagesStillArriveWhileDisconnecting():
@@ -452,7 +520,11 @@ def test_closeWithoutFlushDropsTransactionsAndReceipts():
 @pytest.mark.parametrize(
     ('version', 'ackHeaders', 'wire'),
     [
-        (V10, {'message-id': 'ID:vm-1:6:-1:1:1'}, b'ACK\nmessage-id:ID:vm-1:6:-1:1:1\n\n\x00'),
+        (
+            V10,
+            {'message-id': 'ID:vm-1:6:-1:1:1', 'subscription': '/queue/a'},
+            b'ACK\nmessage-id:ID:vm-1:6:-1:1:1\nsubscription:/queue/a\n\n\x00',
+        ),
         (
             V11,
             {'message-id': 'ID:vm-1:6:-1:1:1', 'subscription': '/queue/a'},
@@ -490,9 +562,14 @@ def test_nackInOneZeroIsRefusedBeforeAnythingIsBuilt():
     assert session.receipts == frozenset()
 
 
-def test_ackOfAHandBuiltMessageUsesTheSessionVersion():
+def test_ackOfAHandBuiltMessageUsesTheFramesVersion():
+    # as in stompest 2.3: a frame built without a version is a 1.0 frame
     session = makeSession(V12)
-    assert session.ack(messageFrame(version=None)) == StompFrame('ACK', {'id': 'ID:vm-1:6:1'})
+    expected = {'message-id': 'ID:vm-1:6:-1:1:1', 'subscription': '/queue/a'}
+    assert session.ack(messageFrame(version=None)) == StompFrame('ACK', expected)
+    unversioned = messageFrame()
+    unversioned.version = None  # type: ignore[assignment]
+    assert session.ack(unversioned) == StompFrame('ACK', {'id': 'ID:vm-1:6:1'})
 
 
 def test_ackJoinsAnOpenTransactionOnly():
@@ -537,7 +614,8 @@ def test_endingAnUnknownTransactionIsRefused(command):
         getattr(session, command)('never-begun', receipt='r')
     assert session.receipts == frozenset()
     unchecked = makeSession(V12, check=False)
-    assert getattr(unchecked, command)('never-begun').headers == {'transaction': 'never-begun'}
+    with pytest.raises(StompProtocolError, match="No such transaction: 'never-begun'"):  # as in 2.3
+        getattr(unchecked, command)('never-begun')
 
 
 def test_beginWithoutIdDrawsAUuid():
@@ -586,9 +664,10 @@ def test_duplicatePendingReceiptIsRefused():
     session.send('/queue/a', b'', receipt='r')  # fine once received
 
 
-def test_uncheckedSessionAcceptsUnexpectedReceipts():
+def test_uncheckedSessionRefusesUnexpectedReceipts():
     session = makeSession(V12, check=False)
-    assert session.receipt(receiptFrame('whatever')) == 'whatever'
+    with pytest.raises(StompProtocolError, match="Unexpected receipt: 'whatever'"):  # as in 2.3
+        session.receipt(receiptFrame('whatever'))
 
 
 def test_receiptRefusesOtherFrames():

@@ -136,6 +136,7 @@ def makeClient(
     config = StompConfig(uri, **{k: kwargs.pop(k) for k in configKeys if k in kwargs})  # type: ignore[arg-type]
     sleeps: list[float] = []
     clock = kwargs.pop('clock', None) or FakeClock()
+    kwargs.setdefault('wallClock', clock)  # one fake clock for the deadlines and lastSent/lastReceived
     client = Stomp(config, sleep=sleeps.append, clock=clock, transportFactory=network.transportFactory, **kwargs)  # type: ignore[arg-type]
     return client, sleeps, clock  # type: ignore[return-value]
 

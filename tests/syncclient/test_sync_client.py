@@ -254,15 +254,22 @@ def test_subscriptionsAreReplayedOnReconnect(network, caplog):
     client.unsubscribe(token)  # the replayed subscription is known under the same token
 
 
-def test_errorFrameRaisesProtocolErrorAndKeepsTheConnection(network):
+def test_errorFrameIsReturnedAndTheConnectionLeftToTheBroker(network, caplog):
     client, peer, _ = connectedClient(network)
     peer.write(wire('ERROR', {'message': 'Invalid transaction id'}, b'stack trace'))
-    with pytest.raises(StompProtocolError, match='Invalid transaction id') as info:
-        client.receiveFrame()
-    assert info.value.frame.headers['message'] == 'Invalid transaction id'
+    with caplog.at_level(logging.WARNING, logger='stompest.sync.client'):
+        frame = client.receiveFrame()
+    assert (frame.command, frame.headers['message']) == ('ERROR', 'Invalid transaction id')
+    assert "ERROR frame: 'Invalid transaction id: stack trace'" in caplog.text
     assert client.session.state == StompSession.CONNECTED
-    peer.write(MESSAGE)
+    peer.write(MESSAGE)  # a broker that keeps the connection open (ActiveMQ after a bad COMMIT)
     assert client.receiveFrame().command == 'MESSAGE'
+    peer.write(wire('ERROR', {'message': 'bye'}))
+    peer.close()  # the usual case: ERROR, then the broker closes
+    assert client.receiveFrame().command == 'ERROR'
+    with pytest.raises(StompConnectionError):
+        client.receiveFrame()
+    assert client.session.state == StompSession.DISCONNECTED
 
 
 # --- heart-beats --------------------------------------------------------------------------------

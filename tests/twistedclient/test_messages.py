@@ -159,8 +159,8 @@ def test_failedHandlerWithoutErrorDestinationDisconnectsWithTheFailureAsReason()
 def test_onMessageFailedCanDecideToSwallowTheFailure():
     calls = []
 
-    def onMessageFailed(client, failure, frame, errorDestination):
-        calls.append((failure.value.args, frame.body, errorDestination))
+    def onMessageFailed(client, exc, frame, errorDestination):  # the exception, as in 2.3
+        calls.append((exc.args, frame.body, errorDestination))
 
     def handler(client, frame):
         raise KeyError('k')
@@ -199,7 +199,7 @@ def test_messagesArrivingWhileDisconnectingAreNotDispatched():
     assert reactor.getDelayedCalls() == []
 
 
-def test_disconnectTimeoutCancelsHandlersStillRunningAndClosesAnyway():
+def test_disconnectTimeoutGoesOnWithoutHandlersStillRunning():
     cancelled = []
     pending = defer.Deferred(lambda d: cancelled.append(True))
     reactor, client, link, token, listener = subscribed(lambda c, f: pending)
@@ -211,11 +211,12 @@ def test_disconnectTimeoutCancelsHandlersStillRunningAndClosesAnyway():
     assert 'DISCONNECT' not in link.broker.commands()
     reactor.advance(1)
     link.pump()
-    assert cancelled == [True]
-    assert link.broker.framesOf('ACK') == []  # a cancelled handler's message is not acknowledged
+    assert cancelled == []  # 2.3 did not cancel them either
     assert link.broker.commands()[-1] == 'DISCONNECT'
-    failureOf(disconnecting, StompCancelledError)
-    failureOf(client.disconnected, StompCancelledError)
+    failureOf(disconnecting, StompCancelledError)  # as in 2.3: disconnect() errs back ...
+    assert successOf(client.disconnected) is None  # ... and `disconnected` fires None
+    pending.callback(None)  # the late handler's ACK would be stale: not sent
+    assert link.broker.framesOf('ACK') == []
     assert reactor.getDelayedCalls() == []
 
 
@@ -228,8 +229,24 @@ def test_disconnectWithReceiptWaitsForIt():
     reactor.advance(2)
     link.pump()
     assert link.closed  # closed anyway
-    failureOf(disconnecting, StompCancelledError)
-    failureOf(client.disconnected, StompCancelledError)
+    failureOf(disconnecting, StompCancelledError)  # the caller's receipt did not come (2.3)
+    assert successOf(client.disconnected) is None
+    assert reactor.getDelayedCalls() == []
+
+
+def test_disconnectAsksForAReceiptOfItsOwnAndWaitsForIt():
+    reactor, endpoints, client, link = connected(broker=FakeBroker(answerReceipts=False))
+    disconnecting = client.disconnect(timeout=3)
+    link.pump()
+    frame = link.broker.framesOf('DISCONNECT')[0]
+    assert frame.headers['receipt'].startswith('stompest-disconnect-')
+    assertNoResult(disconnecting)  # every ACK before it takes effect only once the broker confirmed
+    assert not link.closed
+    reactor.advance(3)
+    link.pump()
+    assert link.closed
+    assert successOf(disconnecting) is None  # a receipt of our own: not confirmed is only logged
+    assert successOf(client.disconnected) is None
     assert reactor.getDelayedCalls() == []
 
 
@@ -302,14 +319,30 @@ def test_sendWithoutReceiptIsWrittenBeforeItReturns():
     closeCleanly(reactor, client, link)
 
 
-def test_misuseFailsTheDeferredRatherThanRaising():
-    from stompest.error import StompProtocolError
+def test_everyCommandRaisesStompConnectionErrorAtOnceWhenNotConnected():
+    import pytest
+
+    from stompest.error import StompNotConnectedError
 
     reactor = MemoryReactorClock()
     client = Stomp(StompConfig(URI, version='1.2'), endpointFactory=FakeEndpoints(), reactor=reactor)
-    failureOf(client.send('/queue/a', b'x'), StompProtocolError)
-    failureOf(client.ack(StompFrame('MESSAGE', {'message-id': '1', 'ack': '1'})), StompProtocolError)
-    failureOf(client.nack(StompFrame('MESSAGE', {'message-id': '1', 'ack': '1'})), StompProtocolError)
+    message = StompFrame('MESSAGE', {'message-id': '1', 'ack': '1'})
+    commands = [
+        lambda: client.send('/queue/a', b'x'),
+        lambda: client.ack(message),
+        lambda: client.nack(message),
+        lambda: client.subscribe('/queue/a', {'id': '1'}),
+        lambda: client.unsubscribe(('id', '1')),
+        lambda: client.begin('t'),
+        lambda: client.commit('t'),
+        lambda: client.abort('t'),
+    ]
+    for command in commands:
+        with pytest.raises(StompConnectionError):  # synchronously, as 2.3's @connected
+            command()
+    with pytest.raises(StompNotConnectedError):
+        client.disconnect()
+    assert reactor.getDelayedCalls() == []
 
 
 def test_aListenerWhoseOnSendReturnsADeferredMakesSendWait():

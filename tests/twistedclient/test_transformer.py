@@ -1,0 +1,335 @@
+"""TransactionalTransformer against the in-memory fake broker: batches by size and by linger,
+done only after the COMMIT's RECEIPT, a bounded number of COMMITs in flight, connection loss in
+the middle of a transaction, a poison message, graceful stop, coroutine handlers."""
+
+from __future__ import annotations
+
+import pytest
+from twisted.internet import defer
+from twisted.internet.testing import MemoryReactorClock
+
+from stompest.config import StompConfig
+from stompest.error import StompCancelledError, StompConnectionError
+from stompest.protocol.frame import StompFrame
+from stompest.twisted import Stomp
+from stompest.twisted.transformer import Output, TransactionalTransformer
+
+from .helpers import FakeBroker, FakeEndpoints, assertNoResult, failureOf, successOf
+
+IN, OUT, ERRORS = '/queue/in', '/queue/out', '/queue/errors'
+
+
+def upper(client, frame):
+    return Output(OUT, frame.body.upper(), {'seq': frame.headers['seq']})
+
+
+class Rig:
+    """A connected client, its fake broker, and a transformer subscribed to IN."""
+
+    def __init__(self, handler=upper, headers=None, uri='tcp://broker.invalid:61613', answerReceipts=True,
+                 clientOptions=None, **options):
+        self.reactor = MemoryReactorClock()
+        self.endpoints = FakeEndpoints()
+        self.client = Stomp(StompConfig(uri, version='1.2'), endpointFactory=self.endpoints, reactor=self.reactor,
+                            **(clientOptions or {}))
+        connecting = self.client.connect()
+        self.link = self.endpoints.attempts[0].succeed(FakeBroker(answerReceipts=answerReceipts))
+        successOf(connecting)
+        self.committedCounts = []
+        options.setdefault('onCommitted', self.committedCounts.append)
+        self.transformer = TransactionalTransformer(handler, **options)
+        subscribing = self.client.subscribe(IN, dict(headers or {'id': 'sub-1'}), listener=self.transformer)
+        self.link.pump()
+        successOf(subscribing)
+        self.seq = 0
+
+    @property
+    def broker(self) -> FakeBroker:
+        return self.link.broker
+
+    def deliver(self, count, **headers):
+        for _ in range(count):
+            self.broker.deliver('sub-1', f'm{self.seq}'.encode(), {'seq': str(self.seq), **headers})
+            self.seq += 1
+        self.link.pump()
+
+    def frames(self, *commands):
+        return [frame for frame in self.broker.frames if frame.command in commands]
+
+    def receipt(self, frame: StompFrame) -> None:
+        """The broker confirms ``frame`` (when it does not answer receipts by itself)."""
+        self.broker.write(StompFrame('RECEIPT', {'receipt-id': frame.headers['receipt']}))
+        self.link.pump()
+
+    def finish(self):
+        disconnecting = self.client.disconnect()
+        self.link.pump()
+        successOf(disconnecting)
+        assert self.reactor.getDelayedCalls() == []
+
+
+def transactionsOf(rig):
+    """Per transaction id: the commands written in it, in order."""
+    grouped = {}
+    for frame in rig.broker.frames:
+        transaction = frame.headers.get('transaction')
+        if transaction is not None:
+            grouped.setdefault(transaction, []).append(frame.command)
+    return grouped
+
+
+def test_subscribesWithClientIndividualAcksAndAPrefetchForEachBroker():
+    rig = Rig(batch=10, maxTransactions=3)
+    subscribe = rig.frames('SUBSCRIBE')[0]
+    assert subscribe.headers['ack'] == 'client-individual'
+    assert subscribe.headers['activemq.prefetchSize'] == subscribe.headers['prefetch-count'] == '40'
+    assert rig.transformer.prefetch == 40
+    rig.finish()
+
+
+def test_prefetchGivenByTheUserIsKept():
+    rig = Rig(headers={'id': 'sub-1', 'prefetch-count': '7'})
+    subscribe = rig.frames('SUBSCRIBE')[0]
+    assert subscribe.headers['prefetch-count'] == '7'
+    assert 'activemq.prefetchSize' not in subscribe.headers
+    rig.finish()
+
+
+def test_anotherAckModeIsRefused():
+    reactor = MemoryReactorClock()
+    endpoints = FakeEndpoints()
+    client = Stomp(StompConfig('tcp://broker.invalid:61613', version='1.2'), endpointFactory=endpoints,
+                   reactor=reactor)
+    connecting = client.connect()
+    endpoints.attempts[0].succeed()
+    successOf(connecting)
+    failure = failureOf(client.subscribe(IN, {'ack': 'auto'}, listener=TransactionalTransformer(upper)), ValueError)
+    assert "'auto'" in str(failure.value)
+
+
+def test_fullBatchesAreCommittedWithAReceipt():
+    rig = Rig(batch=3, linger=1000)
+    rig.deliver(7)
+    commits = rig.frames('COMMIT')
+    assert len(commits) == 2 and all('receipt' in commit.headers for commit in commits)
+    assert rig.transformer.committed == 6 and rig.committedCounts == [3, 3]
+    grouped = transactionsOf(rig)
+    assert list(grouped.values())[:2] == [['BEGIN'] + ['SEND', 'ACK'] * 3 + ['COMMIT']] * 2
+    sends = rig.frames('SEND')
+    assert [send.body for send in sends] == [f'M{i}'.encode() for i in range(7)]
+    assert all(send.headers['persistent'] == 'true' and send.headers['destination'] == OUT for send in sends)
+    acks = rig.frames('ACK')
+    assert [ack.headers['id'] for ack in acks] == [f'ack-message-{i}' for i in range(1, 8)]
+    assert [ack.headers['transaction'] for ack in acks] == [send.headers['transaction'] for send in sends]
+    rig.reactor.advance(1.0)  # the seventh commits when its linger expires
+    rig.link.pump()
+    assert rig.transformer.committed == 7 and rig.committedCounts == [3, 3, 1]
+    rig.finish()
+
+
+def test_aTransactionIsCommittedWhenItsLingerExpires():
+    rig = Rig(batch=100, linger=50)
+    rig.deliver(2)
+    rig.reactor.advance(0.049)
+    rig.link.pump()
+    assert rig.frames('COMMIT') == []
+    rig.deliver(1)  # the linger counts from the transaction's first input
+    rig.reactor.advance(0.001)
+    rig.link.pump()
+    assert len(rig.frames('COMMIT')) == 1 and rig.transformer.committed == 3
+    rig.finish()
+
+
+def test_inputsCountAsDoneOnlyWhenTheCommitReceiptArrives():
+    rig = Rig(batch=2, answerReceipts=False)
+    rig.deliver(2)
+    [commit] = rig.frames('COMMIT')
+    assert rig.transformer.committed == 0 and rig.transformer.inFlightTransactions == 1
+    rig.receipt(commit)
+    assert rig.transformer.committed == 2 and rig.transformer.commits == 1 and rig.committedCounts == [2]
+    rig.broker.answerReceipts = True
+    rig.finish()
+
+
+def test_commitsInFlightAreBoundedAndTheRestWaitsUnacknowledged():
+    rig = Rig(batch=2, maxTransactions=2, answerReceipts=False)
+    rig.deliver(10)
+    commits = rig.frames('COMMIT')
+    assert len(commits) == 2 and rig.transformer.inFlightTransactions == 2
+    assert len(rig.frames('ACK')) == 6  # a third transaction fills up but does not commit
+    assert rig.transformer.pending == 4  # the rest waits, unacknowledged: the prefetch holds the broker
+    rig.receipt(commits[0])
+    assert len(rig.frames('COMMIT')) == 3 and rig.transformer.inFlightTransactions == 2
+    assert len(rig.frames('ACK')) == 8 and rig.transformer.pending == 2
+    confirmed = {commits[0].headers['receipt']}
+    while rig.transformer.inFlightTransactions:
+        pending = [c for c in rig.frames('COMMIT') if c.headers['receipt'] not in confirmed]
+        confirmed.add(pending[0].headers['receipt'])
+        rig.receipt(pending[0])
+    assert rig.transformer.committed == 10 and rig.transformer.pending == 0
+    assert len(rig.frames('COMMIT')) == 5
+    rig.broker.answerReceipts = True
+    rig.finish()
+
+
+def test_connectionLossForgetsTheTransactionAndRedeliveriesComeThrough():
+    release = {}
+
+    def handler(client, frame):
+        if frame.headers.get('slow'):
+            release[frame.headers['seq']] = waiting = defer.Deferred()
+            return waiting.addCallback(lambda _: upper(client, frame))
+        return upper(client, frame)
+
+    rig = Rig(handler, uri='failover:(tcp://a:1)?initialReconnectDelay=0,maxReconnectAttempts=3', batch=3,
+              linger=1000, clientOptions={'autoReconnect': True})
+    rig.deliver(2)  # open transaction, 2 inputs written
+    rig.deliver(1, slow='true')  # handler still running
+    assert rig.transformer.handling == 1 and rig.frames('COMMIT') == []
+    first = rig.link
+    first.close()
+    second = rig.endpoints.attempts[1].succeed()
+    rig.link = second
+    replayed = rig.frames('SUBSCRIBE')[0]
+    assert replayed.headers['ack'] == 'client-individual' and replayed.headers['prefetch-count'] == '15'
+    release['2'].callback(None)  # the old connection's handler finishes: nothing is written for it
+    second.pump()
+    assert rig.broker.commands() == ['CONNECT', 'SUBSCRIBE']
+    rig.seq = 0
+    rig.deliver(3)  # the broker redelivers the rolled back inputs
+    assert list(transactionsOf(rig).values()) == [['BEGIN'] + ['SEND', 'ACK'] * 3 + ['COMMIT']]
+    assert rig.transformer.committed == 3
+    rig.finish()
+
+
+def test_lossWhileACommitAwaitsItsReceiptDoesNotCountIt():
+    rig = Rig(batch=2, answerReceipts=False)
+    rig.deliver(3)
+    assert rig.transformer.inFlightTransactions == 1
+    rig.link.close()
+    failureOf(rig.client.disconnected, StompConnectionError)
+    assert rig.transformer.committed == 0 and rig.transformer.inFlightTransactions == 0
+    assert rig.transformer.pending == 0
+    assert rig.reactor.getDelayedCalls() == []
+
+
+def test_aPoisonMessageGoesToTheErrorDestinationInTheSameTransaction():
+    def handler(client, frame):
+        if frame.headers['seq'] == '1':
+            raise ValueError('cannot transform')
+        return upper(client, frame)
+
+    rig = Rig(handler, batch=3, errorDestination=ERRORS)
+    rig.deliver(3)
+    [commands] = transactionsOf(rig).values()
+    assert commands == ['BEGIN'] + ['SEND', 'ACK'] * 3 + ['COMMIT']
+    sends = rig.frames('SEND')
+    assert [send.headers['destination'] for send in sends] == [OUT, ERRORS, OUT]
+    assert sends[1].body == b'm1' and 'cannot transform' in sends[1].headers['stompest-failure']
+    assert rig.transformer.committed == 3 and rig.transformer.failed == 1
+    rig.finish()
+
+
+def test_aPoisonMessageWithoutErrorDestinationStopsTheClient():
+    def handler(client, frame):
+        if frame.headers['seq'] == '1':
+            raise ValueError('cannot transform')
+        return upper(client, frame)
+
+    rig = Rig(handler, batch=3)
+    rig.deliver(2)
+    rig.link.pump()
+    failure = failureOf(rig.client.disconnected, ValueError)
+    assert 'cannot transform' in str(failure.value)
+    assert rig.broker.commands()[-3:] == ['ACK', 'COMMIT', 'DISCONNECT']  # the first is committed
+    assert len(rig.frames('ACK')) == 1
+    assert rig.reactor.getDelayedCalls() == []
+
+
+def test_gracefulStopCommitsWhatIsCompleteAndCancelsTheRest():
+    waiting = {}
+
+    def handler(client, frame):
+        waiting[frame.headers['seq']] = d = defer.Deferred()
+        return d
+
+    rig = Rig(handler, batch=10, linger=1000, answerReceipts=False)
+    rig.deliver(3)
+    waiting['0'].callback(Output(OUT, b'a'))
+    waiting['1'].callback([Output(OUT, b'b'), (OUT, b'c', {'x': 'y'})])
+    disconnecting = rig.client.disconnect()
+    rig.link.pump()
+    assertNoResult(disconnecting)
+    [commit] = rig.frames('COMMIT')
+    assert 'DISCONNECT' not in rig.broker.commands()
+    assert waiting['2'].called and rig.transformer.handling == 0  # cancelled
+    rig.deliver(1)  # arrives while stopping: not handled, not acknowledged
+    assert '3' not in waiting
+    rig.broker.answerReceipts = True
+    rig.receipt(commit)
+    successOf(disconnecting)
+    assert rig.broker.commands()[-2:] == ['COMMIT', 'DISCONNECT']
+    assert [send.body for send in rig.frames('SEND')] == [b'a', b'b', b'c']
+    assert rig.frames('SEND')[2].headers['x'] == 'y'
+    assert len(rig.frames('ACK')) == 2 and rig.transformer.committed == 2
+    assert rig.reactor.getDelayedCalls() == []
+
+
+def test_stopTimeoutAbortsTheOpenTransaction():
+    rig = Rig(batch=1, maxTransactions=1, answerReceipts=False)
+    rig.deliver(2)  # one COMMIT in flight, the second transaction open behind it
+    disconnecting = rig.client.disconnect(timeout=5)
+    rig.link.pump()
+    rig.reactor.advance(5)
+    rig.link.pump()
+    assert rig.broker.commands()[-2:] == ['ABORT', 'DISCONNECT']
+    assert rig.frames('ABORT')[0].headers['transaction'] == rig.frames('ACK')[1].headers['transaction']
+    failureOf(disconnecting, StompCancelledError)
+    failureOf(rig.client.disconnected, StompCancelledError)
+    assert rig.transformer.committed == 0
+    assert rig.reactor.getDelayedCalls() == []
+
+
+def test_coroutineHandler():
+    gate = defer.Deferred()
+
+    async def handler(client, frame):
+        await gate
+        return [Output(OUT, frame.body + b'!'), Output('/queue/audit', b'seen')]
+
+    rig = Rig(handler, batch=2)
+    rig.deliver(2)
+    assert rig.frames('SEND') == []
+    gate.callback(None)
+    rig.link.pump()
+    assert [send.body for send in rig.frames('SEND')] == [b'm0!', b'seen', b'm1!', b'seen']
+    assert rig.transformer.committed == 2
+    rig.finish()
+
+
+def test_handlerReturningNothingStillAcknowledgesInATransaction():
+    rig = Rig(lambda client, frame: None, batch=2, persistent=False)
+    rig.deliver(2)
+    assert list(transactionsOf(rig).values()) == [['BEGIN', 'ACK', 'ACK', 'COMMIT']]
+    rig.finish()
+
+
+def test_persistentFalseLeavesOutputsAsTheyAre():
+    rig = Rig(batch=1, persistent=False)
+    rig.deliver(1)
+    assert 'persistent' not in rig.frames('SEND')[0].headers
+    rig.finish()
+
+
+def test_anInvalidResultCountsAsAHandlerFailure():
+    rig = Rig(lambda client, frame: b'not an output', batch=1, errorDestination=ERRORS)
+    rig.deliver(1)
+    [send] = rig.frames('SEND')
+    assert send.headers['destination'] == ERRORS and 'TypeError' in send.headers['stompest-failure']
+    rig.finish()
+
+
+@pytest.mark.parametrize('options', [{'batch': 0}, {'maxTransactions': 0}, {'linger': -1}])
+def test_invalidOptionsAreRefused(options):
+    with pytest.raises(ValueError):
+        TransactionalTransformer(upper, **options)
