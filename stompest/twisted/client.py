@@ -219,6 +219,7 @@ class Stomp:
         self._forwards: dict[int, tuple[StompFrame, defer.Deferred[Any]]] = {}
         # the listeners of the current connection that came from the listenersFactory
         self._factoryListeners: list[Listener] = []
+        self._inConnectionLost = False
 
     # -- read-only state ------------------------------------------------------------------------
 
@@ -358,6 +359,11 @@ class Stomp:
             yield self._pending
         except BaseException:
             self._phase = _IDLE
+            if self._inConnectionLost:
+                # Failed inside the transport's connectionLost (a refused TLS handshake, say):
+                # let the transport finish it before the caller hears, so the reactor is clean.
+                self._pending = None
+                yield task.deferLater(self._reactor, 0, lambda: None)
             raise
         finally:
             self._pending = None
@@ -481,10 +487,11 @@ class Stomp:
         """Disconnect gracefully: stop dispatching messages, wait for the handlers in flight (at
         most ``timeout`` seconds), send DISCONNECT with a receipt (``receipt``, or one of ours)
         and wait for the RECEIPT (at most ``timeout`` seconds, 10 s when ``None``), so every
-        ACK sent before took effect; then close. Fires like :attr:`disconnected`: ``None``, or
-        errs back with ``reason`` (or what went wrong); when handlers were still running at the
-        ``timeout`` it errs back with :class:`~stompest.error.StompCancelledError` (as in 2.3)
-        while :attr:`disconnected` fires with ``None`` (or ``reason``). A pending connect or
+        ACK sent before took effect; then close. Fires with ``None`` when the connection is
+        closed, or errs back with what went wrong while disconnecting; when handlers were still
+        running at the ``timeout`` (or the RECEIPT for your ``receipt`` did not come) it errs back
+        with :class:`~stompest.error.StompCancelledError` (as in 2.3). ``reason`` is not an
+        error of this Deferred: :attr:`disconnected` errs back with it (as in 2.3). A pending connect or
         reconnect is cancelled. Raises :class:`~stompest.error.StompNotConnectedError` at once
         when there is nothing to disconnect.
 
@@ -512,10 +519,10 @@ class Stomp:
             closed = self._waitClosed()
             if self._pending is not None:
                 self._pending.cancel()
-            result = yield closed
+            result = yield self._closedBut(closed, reason)
             return result
         if self._phase == _DISCONNECTING:
-            result = yield self._waitClosed()
+            result = yield self._closedBut(self._waitClosed(), reason)
             return result
         if self._phase != _CONNECTED:
             raise StompNotConnectedError(f'Not connected [{self._config.uri}]')
@@ -554,10 +561,21 @@ class Stomp:
             if self._protocol is protocol:
                 protocol.close()
                 self._closeCall = self._reactor.callLater(CLOSE_TIMEOUT, self._abortClose, protocol)
-        result = yield closed
+        result = yield self._closedBut(closed, reason)
         if drainError is not None:
             raise drainError
         return result
+
+    def _closedBut(self, closed: defer.Deferred[Any], reason: Any) -> defer.Deferred[Any]:
+        """``closed``, except that the ``reason`` the caller gave is not an error of
+        :meth:`disconnect` itself (2.3: only :attr:`disconnected` errs back with it)."""
+
+        def given(failure: Failure) -> Any:
+            if reason is not None and failure.value is reason:
+                return None
+            return failure
+
+        return closed.addErrback(given)
 
     def _abortClose(self, protocol: StompProtocol) -> None:
         self._closeCall = None
@@ -591,6 +609,13 @@ class Stomp:
     def _onConnectionLost(self, protocol: StompProtocol, reason: Failure) -> None:
         if protocol is not self._protocol:
             return
+        self._inConnectionLost = protocol.inTransportLoss
+        try:
+            self._connectionLost(protocol, reason)
+        finally:
+            self._inConnectionLost = False
+
+    def _connectionLost(self, protocol: StompProtocol, reason: Failure) -> None:
         deliberate = protocol.closeReason
         clean = deliberate is None and self.session.state == StompSession.DISCONNECTING
         clean = clean or (deliberate is None and self._phase == _DISCONNECTING and protocol.closed)

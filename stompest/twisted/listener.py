@@ -277,6 +277,7 @@ class ReceiptListener(Listener):
     :param timeout: seconds to wait for each receipt before the operation fails with
         :class:`~stompest.error.StompCancelledError`; ``None`` takes the client's
         ``receiptTimeout`` (``None`` there too: wait as long as the connection lives).
+
     A receipt still awaited when the connection goes fails with the reason of the loss.
     """
 
@@ -350,12 +351,6 @@ class SubscriptionListener(Listener):
         that exception as the reason; the message is ACKed only if a copy was confirmed (as with
         :func:`~stompest.twisted.util.sendToErrorDestinationAndRaise`), else the broker
         redelivers it.
-
-    A lost connection is not a handler failure: a message whose connection went away while its
-    handler ran (the handler's sends or receipts then fail with
-    :class:`~stompest.error.StompConnectionError`, or it failed for any other reason) is neither
-    forwarded nor ACKed, and ``onMessageFailed`` is not called: the broker redelivers it, and the
-    client goes on (reconnecting, with ``autoReconnect``).
     :param maxInFlight: at most this many messages of this subscription are handled at once
         (``None``: the client's ``maxInFlight``; 0 or ``None`` there: no limit). Further messages
         wait in a queue, first in first out, and are started as handlers finish.
@@ -374,6 +369,12 @@ class SubscriptionListener(Listener):
     With a larger prefetch (more than ``maxInFlight + maxQueued``) reading may pause, and while
     it is paused the frames behind the queued messages are not read: handlers waiting for such a
     RECEIPT then wait until a handler finishes for another reason (or a receipt timeout).
+
+    A lost connection is not a handler failure: a message whose connection went away while its
+    handler ran (the handler's sends or receipts then fail with
+    :class:`~stompest.error.StompConnectionError`, or it failed for any other reason) is neither
+    forwarded nor ACKed, and ``onMessageFailed`` is not called: the broker redelivers it, and the
+    client goes on (reconnecting, with ``autoReconnect``).
 
     Queued messages are never started once the connection is gone or a graceful disconnect began:
     they are dropped without an ACK, and the broker redelivers them. When a graceful disconnect's

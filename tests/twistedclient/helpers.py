@@ -127,6 +127,15 @@ class FakeBroker(BrokerProtocol):
     def lost(self) -> bool:
         return not self.kit.isOpen
 
+    @property
+    def answerReceipts(self) -> bool:
+        """Whether the broker answers receipts (settable while the test runs)."""
+        return self.broker.answerReceipts
+
+    @answerReceipts.setter
+    def answerReceipts(self, value: bool) -> None:
+        self.broker.answerReceipts = value
+
     def commands(self) -> list[str]:
         return self.kit.commands()
 
