@@ -1018,6 +1018,11 @@ class Stomp:
         """ACK for :class:`~stompest.twisted.listener.SubscriptionListener`: ``None`` when the ACK
         was written (or is stale) and nothing is left to wait for, else a Deferred as :meth:`ack`'s.
         May raise (the listener logs it)."""
+        if self._phase == _DISCONNECTING and self.session.state != StompSession.CONNECTED:
+            # DISCONNECT went out (a handler finishing after the disconnect timeout): an ACK now
+            # would come too late; the broker redelivers the message.
+            log.warning('Not acknowledging a message after DISCONNECT [%s]', frame.info())
+            return None
         key = id(frame)
         if self._unacked.get(key) is frame and self._phase != _RECONNECTING:
             del self._unacked[key]  # fresh: _isStale()'s answer without its calls
