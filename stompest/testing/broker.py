@@ -103,6 +103,9 @@ class MemoryBroker:
     :param topicPrefixes: destinations starting with one of these are topics.
     :param strictAcks: an ACK or NACK for a message that is not waiting for one gets an ERROR (as
         on both brokers); ``False`` ignores it.
+    :param transactional: ``False`` makes a broker that ignores transactions: BEGIN, COMMIT and
+        ABORT are only answered (receipts), and SENDs, ACKs and NACKs in a transaction take effect at
+        once. For tests that look only at the frames a client sends.
     :param closeOnDisconnect: close the connection after answering DISCONNECT (both brokers do).
     :param frameTrailer: bytes written after every frame (both brokers write an EOL after the NUL).
     :param server: the CONNECTED frame's ``server`` header.
@@ -123,6 +126,7 @@ class MemoryBroker:
         deliveryCountHeader: str | None = DELIVERY_COUNT_HEADER,
         topicPrefixes: Iterable[str] = ('/topic/',),
         strictAcks: bool = True,
+        transactional: bool = True,
         closeOnDisconnect: bool = True,
         frameTrailer: bytes = b'\n',
         server: str = 'stompest.testing/1.0',
@@ -141,6 +145,7 @@ class MemoryBroker:
         self.deliveryCountHeader = deliveryCountHeader
         self.topicPrefixes = tuple(topicPrefixes)
         self.strictAcks = strictAcks
+        self.transactional = transactional
         self.closeOnDisconnect = closeOnDisconnect
         self.frameTrailer = frameTrailer
         self.server = server

@@ -463,3 +463,11 @@ def test_connectionPropertyAndDeliverToASubscription(broker):
     [message] = peer.read()
     assert (message.body, message.headers['x'], message.headers['ack']) == (b'pushed', '1', 'ack-m-7')
     assert [d.ackId for d in broker.connection.unacked()] == ['ack-m-7']
+
+
+@pytest.mark.parametrize('value', ['abc', '1000', '-1,0'])
+def test_unreadableHeartBeatHeaderIsAnErrorAndCloses(broker, value):
+    peer = Peer(broker)
+    [error] = peer.send('CONNECT', {'accept-version': '1.2', 'heart-beat': value})
+    assert error.command == 'ERROR' and error.headers['message'] == f'Invalid heart-beat header: {value}'
+    assert peer.closed

@@ -63,7 +63,7 @@ def assertNoResult(deferred: defer.Deferred) -> None:
 class FakeBroker(BrokerProtocol):
     """One connection to its own :class:`stompest.testing.MemoryBroker` (the shipped test kit),
     with the options these tests were written for: every destination routes like a topic (a SEND
-    reaches every matching subscription), ACKs are not checked, the CONNECTED ``heart-beat``
+    reaches every matching subscription), ACKs and transactions are not checked, the CONNECTED ``heart-beat``
     header is ``heartBeats`` as given, and no timers run (the broker sends no heart-beats)."""
 
     def __init__(
@@ -77,7 +77,7 @@ class FakeBroker(BrokerProtocol):
     ) -> None:
         broker = MemoryBroker(
             versions=[v for v in StompSpec.VERSIONS if v <= version], heartBeats=heartBeats, strictAcks=False,
-            topicPrefixes=('',), closeOnDisconnect=False, frameTrailer=b'', server='fake/1.0',
+            topicPrefixes=('',), transactional=False, closeOnDisconnect=False, frameTrailer=b'', server='fake/1.0',
         )
         broker.answerConnect, broker.answerReceipts, broker.refuse = answerConnect, answerReceipts, refuse
         super().__init__(broker)
@@ -95,6 +95,33 @@ class FakeBroker(BrokerProtocol):
     @property
     def frames(self) -> list[StompFrame]:
         return self.kit.frames
+
+    @property
+    def answerReceipts(self) -> bool:
+        return self.broker.answerReceipts
+
+    @answerReceipts.setter
+    def answerReceipts(self, value: bool) -> None:
+        self.broker.answerReceipts = value
+
+    @property
+    def answerConnect(self) -> bool:
+        return self.broker.answerConnect
+
+    @answerConnect.setter
+    def answerConnect(self, value: bool) -> None:
+        self.broker.answerConnect = value
+
+    @property
+    def refuse(self) -> str | None:
+        return self.broker.refuse
+
+    @refuse.setter
+    def refuse(self, value: str | None) -> None:
+        self.broker.refuse = value
+
+    def handle(self, frame: StompFrame) -> None:
+        self.kit.handle(frame)
 
     @property
     def lost(self) -> bool:
