@@ -98,7 +98,7 @@ def _heartBeats(heartBeats: object) -> tuple[int, int]:
     return (values[0], values[1])
 
 
-def _parseHeartBeats(value: object, frame: StompFrame) -> tuple[int, int]:
+def _parseHeartBeats(value: object, frame: StompFrame | None = None) -> tuple[int, int]:
     """Parse a received ``heart-beat`` header; one that is not two integers from 0 to
     MAX_HEART_BEAT is a protocol error (as stompest 2.3 raised), with the frame attached."""
     parts = value.split(StompSpec.HEART_BEAT_SEPARATOR) if isinstance(value, str) else []

@@ -126,9 +126,10 @@ class StompSession:
         ABORT of a transaction that is not open, and the version rules of
         :mod:`~stompest.protocol.commands` apply.
     :param clock: returns the current time; :meth:`sent` and :meth:`received` record its readings
-        in :attr:`lastSent` and :attr:`lastReceived`. The default is :func:`time.monotonic`; the
-        Twisted client passes its reactor's ``seconds`` so one clock drives timers and session.
-        (stompest 2.3 recorded wall-clock time here.)
+        in :attr:`lastSent` and :attr:`lastReceived`. The default is :func:`time.time`, as in
+        stompest 2.3 (so ``time.time() - session.lastReceived`` is the idle time); the blocking
+        client passes its ``wallClock``, the Twisted client its reactor's ``seconds``, so that one
+        clock drives its timers and the session.
     """
 
     DISCONNECTED = DISCONNECTED
@@ -137,7 +138,7 @@ class StompSession:
     DISCONNECTING = DISCONNECTING
 
     def __init__(
-        self, version: str | None = None, check: bool = True, *, clock: Callable[[], float] = time.monotonic
+        self, version: str | None = None, check: bool = True, *, clock: Callable[[], float] = time.time
     ) -> None:
         self._highestVersion = StompSpec.version(version)
         self._check = check

@@ -53,6 +53,20 @@ PREFETCH = 100  # of the receipt pipelines (the example's)
 WORKER_TIMEOUT = 600.0
 
 
+def brokerCpu(name: str) -> float | None:
+    """CPU seconds the broker process used so far (from /proc; None when its pid is unknown)."""
+    state = os.environ.get('STOMPEST_BROKERS_DIR') or os.path.join(ROOT, '.brokers')
+    pidFile = os.path.join(state, name, 'beam.pid' if name == 'rabbitmq' else 'broker.pid')
+    try:
+        with open(pidFile) as f:
+            pid = int(f.read().strip())
+        with open(f'/proc/{pid}/stat') as f:
+            fields = f.read().rsplit(')', 1)[1].split()
+    except (OSError, ValueError):
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf('SC_CLK_TCK')
+
+
 def cpuSeconds() -> float:
     import resource
 
@@ -339,7 +353,9 @@ def measure(brokerName: str, settings: dict, pipeline: str, batch: int, args) ->
         command += ['--login', broker.login, '--passcode', broker.passcode or '']
     if args.profile and pipeline == 'transactions':
         command += ['--profile', f'{args.profile}.{brokerName}.{batch}']
+    before = brokerCpu(brokerName)
     completed = subprocess.run(command, capture_output=True, text=True, timeout=WORKER_TIMEOUT + 60, cwd=ROOT)
+    after = brokerCpu(brokerName)
     if completed.returncode != 0:
         raise RuntimeError(f'{pipeline} failed (exit {completed.returncode}):\n{completed.stderr[-3000:]}')
     reply = json.loads(completed.stdout.strip().splitlines()[-1])
@@ -348,7 +364,8 @@ def measure(brokerName: str, settings: dict, pipeline: str, batch: int, args) ->
     if tally.missing or tally.duplicates:
         raise RuntimeError(f'{pipeline} on {brokerName}: {tally.missing} lost, {tally.duplicates} duplicated')
     return {'broker': brokerName, 'pipeline': pipeline, 'batch': batch if pipeline in BATCHED else None,
-            'count': args.count, 'seconds': seconds, 'rate': args.count / seconds, 'cpu': reply['cpu']}
+            'count': args.count, 'seconds': seconds, 'rate': args.count / seconds, 'cpu': reply['cpu'],
+            'brokerCpu': None if before is None or after is None else after - before}
 
 
 def main(argv=None) -> int:
@@ -378,18 +395,23 @@ def main(argv=None) -> int:
     results: list[dict] = []
     best: dict[tuple[str, str, int | None], float] = {}
     for brokerName in [b.strip() for b in args.brokers.split(',') if b.strip()]:
-        for pipeline in pipelines:
-            for batch in (batches if pipeline in BATCHED else [None]):
-                rounds = [measure(brokerName, settings[brokerName], pipeline, batch or 0, args)
-                          for _ in range(args.rounds)]
-                results.extend(rounds)
-                rate = max(r['rate'] for r in rounds)
-                best[(brokerName, pipeline, batch)] = rate
-                label = f'batch {batch}' if batch else 'per message'
-                each = ', '.join(f'{r["rate"]:,.0f}' for r in rounds)
-                cpu = min(r['cpu'] for r in rounds)
-                print(f'{brokerName:9} {pipeline:13} {label:12} {rate:9,.0f} msg/s  (rounds: {each}; client CPU '
-                      f'{cpu:.1f} s)', flush=True)
+        runs = [(pipeline, batch) for pipeline in pipelines for batch in (batches if pipeline in BATCHED else [None])]
+        measured: dict[tuple[str, int | None], list[dict]] = {run: [] for run in runs}
+        for _ in range(args.rounds):  # rounds interleaved: a slow minute of the machine hits all alike
+            for pipeline, batch in runs:
+                run = measure(brokerName, settings[brokerName], pipeline, batch or 0, args)
+                measured[(pipeline, batch)].append(run)
+        for (pipeline, batch), rounds in measured.items():
+            results.extend(rounds)
+            rate = max(r['rate'] for r in rounds)
+            best[(brokerName, pipeline, batch)] = rate
+            label = f'batch {batch}' if batch else 'per message'
+            each = ', '.join(f'{r["rate"]:,.0f}' for r in rounds)
+            cpu = min(r['cpu'] for r in rounds)
+            brokerCosts = [r['brokerCpu'] for r in rounds if r['brokerCpu'] is not None]
+            brokerText = f', broker CPU {min(brokerCosts) / args.count * 1e6:,.0f} us/msg' if brokerCosts else ''
+            print(f'{brokerName:9} {pipeline:13} {label:12} {rate:9,.0f} msg/s  (rounds: {each}; client CPU '
+                  f'{cpu / args.count * 1e6:,.0f} us/msg{brokerText})', flush=True)
     if args.json:
         with open(args.json, 'w') as out:
             json.dump({'machine': machine(), 'count': args.count, 'size': args.size, 'results': results}, out,

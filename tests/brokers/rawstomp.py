@@ -21,6 +21,7 @@ class RawStomp:
         self.sock = socket.create_connection((host, port), timeout=timeout)
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.parser = StompParser('1.2')
+        self.stash: list[StompFrame] = []  # frames waitReceipt() read past, for next()
         headers = {'accept-version': '1.2', 'host': vhost or host}
         if login is not None:
             headers.update(login=login, passcode=passcode or '')
@@ -39,6 +40,8 @@ class RawStomp:
 
     def next(self, timeout: float) -> StompFrame | None:
         """The next frame (heart-beats skipped), or ``None`` after ``timeout`` s of nothing."""
+        if self.stash:
+            return self.stash.pop(0)
         deadline = time.monotonic() + timeout
         while True:
             frame = self.parser.get()
@@ -55,7 +58,15 @@ class RawStomp:
             self.parser.add(data)
 
     def waitReceipt(self, receipt: str, timeout: float = 60.0) -> None:
+        """Read until that RECEIPT; the frames read past it stay for :meth:`next`."""
         deadline = time.monotonic() + timeout
+        later: list[StompFrame] = []
+        try:
+            self._waitReceipt(receipt, deadline, timeout, later)
+        finally:
+            self.stash[:0] = later
+
+    def _waitReceipt(self, receipt: str, deadline: float, timeout: float, later: list[StompFrame]) -> None:
         while True:
             frame = self.next(max(0.0, deadline - time.monotonic()))
             if frame is None:
@@ -64,6 +75,7 @@ class RawStomp:
                 raise ConnectionError(f'ERROR from the broker: {frame.info()}')
             if frame.command == 'RECEIPT' and frame.headers.get('receipt-id') == receipt:
                 return
+            later.append(frame)
 
     def close(self) -> None:
         try:
@@ -110,6 +122,7 @@ class Tally:
     duplicates: int  # messages beyond the first of their seq
     missing: int  # seqs of range(expected) never seen
     seconds: float
+    seqs: frozenset[int] = frozenset()
 
 
 def drain(broker, destination: str, expected: int, idle: float = 2.0, timeout: float = 120.0) -> Tally:
@@ -145,4 +158,5 @@ def drain(broker, destination: str, expected: int, idle: float = 2.0, timeout: f
         duplicates=received - len(counts),
         missing=sum(1 for seq in range(expected) if seq not in counts),
         seconds=time.monotonic() - started,
+        seqs=frozenset(counts),
     )

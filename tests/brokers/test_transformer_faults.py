@@ -26,6 +26,7 @@ from stompest.config import StompConfig
 from stompest.protocol import StompSpec
 from stompest.twisted import Stomp
 from stompest.twisted.transformer import Output, TransactionalTransformer
+from tests.brokers.conftest import STATE
 from tests.brokers.rawstomp import drain, preload
 
 pytestmark = pytest.mark.broker
@@ -104,3 +105,92 @@ def test_transformerThroughBrokerKills(name, exactlyOnce, request, brokerControl
     assert out.missing == 0
     if exactlyOnce:
         assert out.duplicates == 0
+
+
+
+def _transaction(raw, name, target, count):
+    """Receive ``count`` MESSAGEs and build one transaction that forwards and ACKs them all."""
+    parts = [f'BEGIN\ntransaction:{name}\n\n\x00'.encode()]
+    while len(parts) < 2 * count + 1:
+        frame = raw.next(30)
+        assert frame is not None, f'only {(len(parts) - 1) // 2} of {count} inputs arrived'
+        if frame.command != 'MESSAGE':
+            continue
+        ackId = frame.headers['ack'].replace(':', '\\c')
+        parts.append(f'SEND\ndestination:{target}\npersistent:true\nseq:{frame.headers["seq"]}\ntransaction:{name}\n'
+                     f'content-length:{len(frame.body)}\n\n'.encode() + frame.body + b'\x00')
+        parts.append(f'ACK\nid:{ackId}\ntransaction:{name}\n\n\x00'.encode())
+    return b''.join(parts)
+
+
+def _mainPids(broker):
+    """The broker process to SIGKILL first (ActiveMQ's JVM, RabbitMQ's beam), then its wrapper."""
+    state = STATE / broker.name
+    names = ('beam.pid', 'wrapper.pid') if broker.name == 'rabbitmq' else ('broker.pid',)
+    return [int((state / each).read_text().strip()) for each in names if (state / each).exists()]
+
+
+@pytest.mark.parametrize(
+    ('name', 'atomic', 'size', 'when'),
+    # ActiveMQ pages at most maxPageSize (200) messages of a queue in: more than that cannot be
+    # dispatched to one transaction before it commits.
+    [('activemq', True, 150, 0.5), ('rabbitmq', False, 5_000, 0.5), ('rabbitmq', False, 5_000, 0.9)],
+    ids=['activemq', 'rabbitmq-half', 'rabbitmq-late'],
+)
+def test_crashWhileALargeTransactionCommits(name, atomic, size, when, request, brokerControl, record_property):
+    """What a SIGKILL in the middle of a COMMIT does. A first raw transaction (``size`` SENDs and
+    ACKs) measures how long its COMMIT takes; a second one is SIGKILLed ``when`` times that long
+    after its COMMIT went out. Afterwards every ``seq`` must be on OUT or back on IN (nothing lost) and none
+    twice on either; ActiveMQ must show the second transaction all or nothing, and RabbitMQ's
+    split (outputs applied, inputs back: the duplicates of at least once) is recorded."""
+    import os
+    import signal
+
+    from tests.brokers.rawstomp import RawStomp
+
+    broker = request.getfixturevalue(name)
+    queue = uuid.uuid4().hex
+    source, target = (f'/queue/stompest.crash.{queue}.{part}' for part in ('in', 'out'))
+    preload(broker, source, 2 * size)
+    raw = RawStomp.to(broker)
+    raw.send(f'SUBSCRIBE\nid:0\ndestination:{source}\nack:client-individual\nactivemq.prefetchSize:{size}\n'
+             f'prefetch-count:{size}\n\n\x00'.encode())
+    raw.send(_transaction(raw, 'first', target, size))
+    started = time.monotonic()
+    raw.send(b'COMMIT\ntransaction:first\nreceipt:first\n\n\x00')
+    raw.waitReceipt('first', 60)
+    commitSeconds = time.monotonic() - started
+    raw.send(_transaction(raw, 'second', target, size))
+    brokerControl.touched.append(broker.name)  # restored (started) after the test whatever happens
+    pids = _mainPids(broker)
+    raw.send(b'COMMIT\ntransaction:second\nreceipt:second\n\n\x00')
+    time.sleep(commitSeconds * when)
+    for pid in pids:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    receipt = False
+    try:
+        while (frame := raw.next(5)) is not None:
+            receipt = receipt or (frame.command == 'RECEIPT' and frame.headers.get('receipt-id') == 'second')
+    except (ConnectionError, OSError):
+        pass
+    raw.sock.close()
+    brokerControl.start(broker)
+    out = drain(broker, target, 2 * size, idle=1.5)
+    back = drain(broker, source, 2 * size, idle=1.5)
+    lost = 2 * size - len(out.seqs | back.seqs)
+    secondOutputs = out.received - size
+    for key, value in {'broker': name, 'inputs': size, 'killAfterSeconds': round(commitSeconds * when, 3),
+                       'commitSeconds': round(commitSeconds, 3),
+                       'secondOutputsAfterCrash': secondOutputs, 'secondInputsBackAfterCrash': back.received,
+                       'secondReceipt': receipt, 'lost': lost}.items():
+        record_property(key, value)
+    print(f'\n{name}: COMMIT of {size} takes {commitSeconds:.3f} s; killed {commitSeconds * when:.3f} s into the next: '
+          f'{secondOutputs} of its outputs on OUT, {back.received} of its inputs back on IN, '
+          f'receipt {"received" if receipt else "not received"}')
+    assert out.duplicates == 0 and back.duplicates == 0
+    assert lost == 0
+    if atomic:
+        assert (secondOutputs, back.received) in ((0, size), (size, 0))

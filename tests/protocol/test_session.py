@@ -703,3 +703,14 @@ def test_beatInOneZeroIsRefused():
 
 def test_beatInOneOnePlus():
     assert bytes(makeSession(V11).beat()) == b'\n'
+
+
+def test_theDefaultClockIsWallClockTimeAsInStompestTwoThree():
+    import time
+
+    session = StompSession()
+    before = time.time()
+    session.sent()
+    session.received()
+    after = time.time()
+    assert before <= session.lastSent <= after and before <= session.lastReceived <= after

@@ -284,8 +284,10 @@ def test_stopTimeoutAbortsTheOpenTransaction():
     rig.link.pump()
     assert rig.broker.commands()[-2:] == ['ABORT', 'DISCONNECT']
     assert rig.frames('ABORT')[0].headers['transaction'] == rig.frames('ACK')[1].headers['transaction']
+    rig.reactor.advance(5)  # nor does the DISCONNECT's receipt come: closed after the timeout
+    rig.link.pump()
     failureOf(disconnecting, StompCancelledError)
-    failureOf(rig.client.disconnected, StompCancelledError)
+    assert successOf(rig.client.disconnected) is None  # as in 2.3 after a disconnect timeout
     assert rig.transformer.committed == 0
     assert rig.reactor.getDelayedCalls() == []
 
