@@ -30,28 +30,30 @@ async def main(reactor):
         """A Deferred as an asyncio future, to ``await`` it."""
         return deferred.asFuture(loop)
 
+    uri = os.environ.get('STOMP_URI', 'tcp://localhost:61613')
     queue = f'/queue/stompest.asyncio.{uuid.uuid4().hex}'
-    config = StompConfig(os.environ.get('STOMP_URI', 'tcp://localhost:61613'), version=StompSpec.VERSION_1_2)
-    client = Stomp(config, reactor=reactor)
+    client = Stomp(StompConfig(uri, version=StompSpec.VERSION_1_2), reactor=reactor)
     await wait(client.connect(host=os.environ.get('STOMP_HOST'), connectedTimeout=10))
-    print(f'connected to {config.uri}, session {client.session.id}')
+    print(f'connected to {uri}, session {client.session.id}')
 
     received = asyncio.Queue()
 
     async def handle(frame):
-        await asyncio.sleep(0.01)  # any asyncio work: a database call, an HTTP request, ...
+        await asyncio.sleep(0.01)  # any asyncio work: a database call, an HTTP request
         await received.put(frame.body.decode())
 
     def handler(connection, frame):
-        # The listener waits for a Deferred: wrap the coroutine's task in one. The message is
-        # acknowledged when the task is done (and not if it fails).
+        # The listener waits for a Deferred: wrap the coroutine's task in one. The
+        # message is acknowledged when the task is done (and not if it fails).
         return defer.Deferred.fromFuture(loop.create_task(handle(frame)))
 
     listener = SubscriptionListener(handler, ack=True)
-    headers = {StompSpec.ACK_HEADER: StompSpec.ACK_CLIENT_INDIVIDUAL, StompSpec.ID_HEADER: 'asyncio'}
-    await wait(client.subscribe(queue, headers, receipt='subscribed', listener=listener))
+    headers = {StompSpec.ACK_HEADER: StompSpec.ACK_CLIENT_INDIVIDUAL,
+               StompSpec.ID_HEADER: 'asyncio'}
+    await wait(client.subscribe(queue, headers, receipt='s', listener=listener))
     for number in range(1, 4):
-        await wait(client.send(queue, f'message {number}'.encode(), receipt=f'sent-{number}'))
+        body = f'message {number}'.encode()
+        await wait(client.send(queue, body, receipt=f'sent-{number}'))
     print(f'sent 3 messages to {queue}')
     for _ in range(3):
         body = await asyncio.wait_for(received.get(), timeout=10)
@@ -66,7 +68,7 @@ def run():
     asyncioreactor.install(loop)  # before anything imports twisted.internet.reactor
     from twisted.internet import reactor
 
-    reactor.startRunning(installSignalHandlers=False)  # the asyncio loop runs; Twisted rides on it
+    reactor.startRunning(installSignalHandlers=False)  # Twisted rides on the loop
     try:
         return loop.run_until_complete(main(reactor))
     finally:

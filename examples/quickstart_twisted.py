@@ -2,8 +2,8 @@
 
     python examples/quickstart_twisted.py
 
-Prints each step and exits when the three messages are handled (``task.react`` stops the
-reactor when ``main`` is done). The broker URI comes from ``STOMP_URI`` (default
+Prints each step and exits when the three messages are handled (``task.react`` stops
+the reactor when ``main`` is done). The broker URI comes from ``STOMP_URI`` (default
 ``tcp://localhost:61613``), the ``host`` header from ``STOMP_HOST`` (RabbitMQ wants ``/``).
 """
 
@@ -20,11 +20,12 @@ from stompest.twisted.listener import SubscriptionListener
 
 @defer.inlineCallbacks
 def main(reactor):
-    config = StompConfig(os.environ.get('STOMP_URI', 'tcp://localhost:61613'), version=StompSpec.VERSION_1_2)
-    queue = f'/queue/stompest.quickstart.{uuid.uuid4().hex}'  # a fresh queue: nothing old in it
-    client = Stomp(config, reactor=reactor)
+    uri = os.environ.get('STOMP_URI', 'tcp://localhost:61613')
+    queue = f'/queue/stompest.quickstart.{uuid.uuid4().hex}'  # fresh: nothing old in it
+    client = Stomp(StompConfig(uri, version=StompSpec.VERSION_1_2), reactor=reactor)
     yield client.connect(host=os.environ.get('STOMP_HOST'), connectedTimeout=10)
-    print(f'connected to {config.uri} (STOMP {client.session.version}, session {client.session.id})')
+    session = client.session
+    print(f'connected to {uri} (STOMP {session.version}, session {session.id})')
 
     allHandled = defer.Deferred()
     handled = []
@@ -36,14 +37,17 @@ def main(reactor):
         if len(handled) == 3:
             allHandled.callback(None)
 
-    headers = {StompSpec.ACK_HEADER: StompSpec.ACK_CLIENT_INDIVIDUAL, StompSpec.ID_HEADER: 'quick'}
-    yield client.subscribe(queue, headers, receipt='subscribed', listener=SubscriptionListener(handler, ack=True))
+    headers = {StompSpec.ACK_HEADER: StompSpec.ACK_CLIENT_INDIVIDUAL,
+               StompSpec.ID_HEADER: 'quick'}
+    listener = SubscriptionListener(handler, ack=True)
+    yield client.subscribe(queue, headers, receipt='subscribed', listener=listener)
     for number in range(1, 4):
-        yield client.send(queue, f'message {number}'.encode(), receipt=f'sent-{number}')  # fires on the RECEIPT
+        body = f'message {number}'.encode()
+        yield client.send(queue, body, receipt=f'sent-{number}')  # fires on the RECEIPT
         print(f'sent message {number} to {queue}')
 
     yield allHandled.addTimeout(10, reactor)
-    yield client.disconnect(receipt='bye')  # waits for the handlers and their ACKs, then the receipt
+    yield client.disconnect(receipt='bye')  # waits for handlers, ACKs, the RECEIPT
     print(f'disconnected after {len(handled)} messages')
 
 

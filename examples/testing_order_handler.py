@@ -24,16 +24,18 @@ from stompest.twisted import Stomp
 from stompest.twisted.listener import SubscriptionListener
 
 ORDERS, INVOICES, FAILED = '/queue/orders', '/queue/invoices', '/queue/orders.failed'
-SUBSCRIPTION = {StompSpec.ACK_HEADER: StompSpec.ACK_CLIENT_INDIVIDUAL, StompSpec.ID_HEADER: 'orders'}
+SUBSCRIPTION = {StompSpec.ACK_HEADER: StompSpec.ACK_CLIENT_INDIVIDUAL,
+                StompSpec.ID_HEADER: 'orders'}
 
 
-# -- the code under test (yours) ---------------------------------------------------------------------
+# -- the code under test (yours) ------------------------------------------------------
 
 def handleOrder(client, frame):
-    """Turn an order into an invoice; the Deferred fires once the broker has the invoice."""
+    """Turn an order into an invoice; fires once the broker has the invoice."""
     order = json.loads(frame.body)
-    invoice = {'order': order['id'], 'total': sum(line['price'] * line['count'] for line in order['lines'])}
-    return client.send(INVOICES, json.dumps(invoice).encode(), receipt=f'invoice-{order["id"]}')
+    total = sum(line['price'] * line['count'] for line in order['lines'])
+    invoice = json.dumps({'order': order['id'], 'total': total}).encode()
+    return client.send(INVOICES, invoice, receipt=f'invoice-{order["id"]}')
 
 
 def startConsumer(client):
@@ -42,14 +44,15 @@ def startConsumer(client):
     return client.subscribe(ORDERS, SUBSCRIPTION, listener=listener)
 
 
-# -- the tests ---------------------------------------------------------------------------------------
+# -- the tests ------------------------------------------------------------------------
 
 def connectedClient():
     """A broker, a fake reactor and a connected Twisted client between them."""
     reactor = MemoryReactorClock()
     broker = MemoryBroker(clock=reactor.seconds)
-    client = Stomp(StompConfig('tcp://broker.test:61613', version=StompSpec.VERSION_1_2),
-                   endpointFactory=MemoryEndpoints(broker, reactor), reactor=reactor)
+    config = StompConfig('tcp://broker.test:61613', version=StompSpec.VERSION_1_2)
+    endpoints = MemoryEndpoints(broker, reactor)  # every connect ends in the broker
+    client = Stomp(config, endpointFactory=endpoints, reactor=reactor)
     client.connect()
     reactor.advance(0)  # CONNECT goes out, CONNECTED comes back
     return reactor, broker, client
@@ -60,7 +63,8 @@ def test_orderBecomesAnInvoiceAndIsAcknowledged():
     startConsumer(client)
     broker.send(ORDERS, json.dumps({'id': 7, 'lines': [{'price': 5, 'count': 3}]}))
     reactor.advance(0)
-    assert [json.loads(body) for body in broker.bodies(INVOICES)] == [{'order': 7, 'total': 15}]
+    invoices = [json.loads(body) for body in broker.bodies(INVOICES)]
+    assert invoices == [{'order': 7, 'total': 15}]
     assert broker.connection.unacked() == []  # acknowledged after the invoice's RECEIPT
     assert broker.connection.commands() == ['CONNECT', 'SUBSCRIBE', 'SEND', 'ACK']
 
@@ -77,18 +81,20 @@ def test_unreadableOrderGoesToTheFailedQueue():
 def test_orderIsNotLostWhenTheInvoiceNeverArrives():
     reactor, broker, client = connectedClient()
     startConsumer(client)
-    broker.failNext(StompSpec.SEND, 'Queue /queue/invoices is full')  # the broker refuses the invoice
+    broker.failNext(StompSpec.SEND, 'Queue is full')  # the broker refuses the invoice
     broker.send(ORDERS, json.dumps({'id': 8, 'lines': []}))
     reactor.advance(0)
     assert broker.bodies(INVOICES) == []
     assert client.disconnected.called  # the client gave up on the ERROR ...
     client.disconnected.addErrback(lambda failure: None)
-    assert [m.body for m in broker.pending(ORDERS)] == [b'{"id": 8, "lines": []}']  # ... the order waits
+    waiting = [message.body for message in broker.pending(ORDERS)]
+    assert waiting == [b'{"id": 8, "lines": []}']  # ... and the order waits
 
 
 def test_blockingWorkerOnALoopbackServer():
     with LoopbackServer() as server:
-        server.broker.send(ORDERS, json.dumps({'id': 9, 'lines': [{'price': 2, 'count': 2}]}))
+        order = {'id': 9, 'lines': [{'price': 2, 'count': 2}]}
+        server.broker.send(ORDERS, json.dumps(order))
         worker = SyncStomp(StompConfig(server.uri, version=StompSpec.VERSION_1_2))
         worker.connect(connectedTimeout=5)
         worker.subscribe(ORDERS, SUBSCRIPTION)

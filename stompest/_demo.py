@@ -419,7 +419,8 @@ def twistedTls(uri: str, ca: str | None, cert: str | None, key: str | None, noVe
     return ssl.optionsForClientTLS(host, trustRoot=trustRoot, clientCertificate=clientCertificate)
 
 
-def runDemo(config: StompConfig, *, prefix: str, count: int, poison: int, **options: Any) -> DemoStats:
+def runDemo(config: StompConfig, *, prefix: str, count: int, poison: int,
+            pendingSignal: Callable[[], int | None] | None = None, **options: Any) -> DemoStats:
     """Run :class:`DemoPipeline` on the global reactor until it is done (or stopped) and return
     its stats.
 
@@ -427,6 +428,10 @@ def runDemo(config: StompConfig, *, prefix: str, count: int, poison: int, **opti
     :attr:`DemoStats.stopSignal` says which signal it was); a second signal stops the reactor at
     once. A failure before the first message was sent (an unreachable broker, a refused login)
     is raised; a later one is returned in :attr:`DemoStats.failure` together with the counts.
+
+    :param pendingSignal: a signal received before these handlers were installed (the
+        command's own handlers record it), or ``None``; it stops the run as soon as it starts.
+    :param options: passed to :class:`DemoPipeline`.
     """
     reactor: Any = importlib.import_module('twisted.internet.reactor')  # the global one, installed on first import
 
@@ -435,6 +440,10 @@ def runDemo(config: StompConfig, *, prefix: str, count: int, poison: int, **opti
     done: list[bool] = []
 
     def start() -> None:
+        early = pendingSignal() if pendingSignal is not None else None
+        if early is not None:
+            demo.stop(early)
+
         def finish(result: Any) -> None:
             done.append(True)
             if reactor.running:
@@ -444,7 +453,7 @@ def runDemo(config: StompConfig, *, prefix: str, count: int, poison: int, **opti
 
     def onSignal(signum: int, frame: Any) -> None:
         if stats.interrupted:  # the second signal: no more waiting
-            reactor.callFromThread(reactor.crash)
+            reactor.callFromThread(_stopReactor, reactor)
             return
         log.info('Stopping (signal %d): disconnecting', signum)
         reactor.callFromThread(demo.stop, signum)
@@ -462,6 +471,15 @@ def runDemo(config: StompConfig, *, prefix: str, count: int, poison: int, **opti
     if stats.failure is not None and stats.started is None:
         raise stats.failure
     return stats
+
+
+def _stopReactor(reactor: Any) -> None:
+    from twisted.internet.error import ReactorNotRunning
+
+    try:
+        reactor.stop()
+    except ReactorNotRunning:
+        pass
 
 
 def _installSignalHandlers(handler: Callable[[int, Any], None]) -> dict[int, Any]:

@@ -65,10 +65,12 @@ class Svg:
                           f'fill="{fill}" stroke="{LINE}" stroke-width="1.2"{dash}/>')
 
     def text(self, x: float, y: float, text: str, size: float = 14, weight: str = 'normal', colour: str = INK,
-             anchor: str = 'middle', mono: bool = False) -> None:
+             anchor: str = 'middle', mono: bool = False, halo: bool = False) -> None:
         family = 'font-family="DejaVu Sans Mono, Menlo, Consolas, monospace"' if mono else FONT
+        # A halo: a white outline under the glyphs keeps a label readable where a line crosses it.
+        outline = ' stroke="#ffffff" stroke-width="4" paint-order="stroke"' if halo else ''
         self.parts.append(f'<text x="{x:.1f}" y="{y:.1f}" font-size="{size}" font-weight="{weight}" fill="{colour}" '
-                          f'text-anchor="{anchor}" {family}>{html.escape(text)}</text>')
+                          f'text-anchor="{anchor}" {family}{outline}>{html.escape(text)}</text>')
 
     def path(self, d: str, colour: str = MUTED, arrow: bool = True, width: float = 1.4) -> None:
         marker = ' marker-end="url(#arrow)"' if arrow else ''
@@ -356,11 +358,18 @@ def drawStates(title: str, states: list[str], transitions: list[tuple[str, str, 
             buses.setdefault((target, ', '.join(merged[(source, target)])), []).append(source)
     span = max((states.index(t) - states.index(s) for (s, t) in forward), default=1)
     above = 16 + 30 * max(span - 1, 0)
-    width = margin * 2 + len(states) * boxW + (len(states) - 1) * gapX
+    # Each gap is wide enough for the label of the arrow that crosses it.
+    gaps = []
+    for (left, right) in zip(states, states[1:], strict=False):
+        label = ', '.join(merged.get((left, right), []))
+        gaps.append(max(gapX, _textWidth(label, 13) + 24))
+    x = {states[0]: float(margin)}
+    for (i, state) in enumerate(states[1:]):
+        x[state] = x[states[i]] + boxW + gaps[i]
+    width = x[states[-1]] + boxW + margin
     rowY = margin + above
     height = rowY + boxH + 36 * len(buses) + 40
     svg = Svg(width, height, title)
-    x = {state: margin + i * (boxW + gapX) for (i, state) in enumerate(states)}
     nameY = rowY + 26
     for (source, target) in forward:
         label = ', '.join(merged[(source, target)])
@@ -383,7 +392,7 @@ def drawStates(title: str, states: list[str], transitions: list[tuple[str, str, 
             svg.path(f'M{sx:.1f},{rowY + boxH:.1f} L{sx:.1f},{y:.1f}', colour=MUTED, arrow=False)
         svg.path(f'M{max(xs):.1f},{y:.1f} L{tx:.1f},{y:.1f} L{tx:.1f},{rowY + boxH + 1:.1f}', colour=MUTED)
         svg.text(tx + 8, y + 16, f'{label} (from {", ".join(sources)})', 12.5, colour=MUTED, anchor='start',
-                 mono=True)
+                 mono=True, halo=True)
     for state in states:
         svg.rect(x[state], rowY, boxW, boxH, FILLS['core'] if state != states[0] else FILLS['base'])
         svg.text(x[state] + boxW / 2, nameY, state, 15, 'bold')

@@ -24,9 +24,12 @@ __all__ = ['cmdDemo', 'connectTwisted']
 def connectTwisted(reactor: Any, args: argparse.Namespace, context: Context) -> Any:
     """A Deferred that fires with a connected :class:`stompest.twisted.Stomp` to a broker of ``--uri``."""
     from twisted.internet import defer, task
+    from twisted.python.failure import Failure
 
     from stompest import _demo
     from stompest.twisted import Stomp
+
+    cancelled: list[bool] = []
 
     @defer.inlineCallbacks
     def walk() -> Any:
@@ -43,13 +46,34 @@ def connectTwisted(reactor: Any, args: argparse.Namespace, context: Context) -> 
                                      connectTimeout=args.connectTimeout, connectedTimeout=args.connectTimeout)
             except StompProtocolError as exc:
                 raise brokers.refused(broker, exc) from exc
-            except (StompConnectionError, StompCancelledError) as exc:
+            except (StompConnectionError, StompCancelledError, defer.CancelledError) as exc:
+                if cancelled:  # the client turns a cancelled connect into its own errors
+                    raise defer.CancelledError('stopped while connecting') from exc
                 brokers.failed(broker, exc)
                 continue
+            if cancelled:
+                client.disconnect().addErrback(lambda failure: None)
+                raise defer.CancelledError('stopped while connecting')
             brokers.connected()
             return client
 
-    return walk()
+    walking = walk()
+
+    def cancel(outer: defer.Deferred) -> None:
+        cancelled.append(True)
+        walking.cancel()
+
+    outer: defer.Deferred = defer.Deferred(cancel)
+
+    def relay(result: Any) -> None:
+        if not outer.called:
+            outer.callback(result)  # a Failure errs back
+        elif isinstance(result, Failure):
+            result.trap(defer.CancelledError)
+        return None
+
+    walking.addBoth(relay)
+    return outer
 
 
 def cmdDemo(args: argparse.Namespace, context: Context) -> int:
@@ -74,6 +98,7 @@ def cmdDemo(args: argparse.Namespace, context: Context) -> int:
         configFor(args), prefix=prefix, count=args.count, poison=args.poison, idleTimeout=args.timeout,
         connectTimeout=args.connectTimeout, host=args.host, heartBeats=args.heartBeats, progress=progress,
         connector=lambda reactor: connectTwisted(reactor, args, context),
+        pendingSignal=lambda: context.stop.signum,  # one that came before the reactor's handlers
     )
     bar.finish(stats.settled, stats.progressText())
     TextOut(context.stdout).write(formatTable(stats.table()))

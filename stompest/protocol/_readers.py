@@ -261,8 +261,7 @@ class FrameReader:
         if rb.partsLen <= contentLength:  # the byte after the body has not come
             self._waitUntil = -1  # add() compares the parts' length itself
             return False
-        source = rb.partsSource()
-        payload, keep = rb.joinParts(contentLength)
+        payload, keep, source = rb.joinParts(contentLength)
         if rb.data[keep] != _NUL:
             self._notTerminated(bytes(rb.data[keep : keep + 1]), contentLength)
         self._queueFrame(-1, 0, keep, self._readVersion, (source, self._start, self._bodyStart, payload))

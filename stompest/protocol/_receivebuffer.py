@@ -119,13 +119,10 @@ class ReceiveBuffer:
                 parts.append(bytearray(chunk))
         self.partsLen += size
 
-    def partsSource(self) -> bytes | bytearray:
-        """The buffer the body began in (its frame's head is there, for a later re-read)."""
-        return self._partsFrom[0]
-
-    def joinParts(self, length: int) -> tuple[bytes, int]:
-        """The body (its ``length`` bytes, one copy) and the position of the byte after it in
-        :attr:`data`, which now holds the rest of the last chunk."""
+    def joinParts(self, length: int) -> tuple[bytes, int, bytes | bytearray]:
+        """The body (its ``length`` bytes, one copy), the position of the byte after it in
+        :attr:`data` (which now holds the rest of the last chunk), and the buffer the body began
+        in (its frame's head is there, for a later re-read)."""
         parts = self.parts
         assert parts is not None
         last = parts[-1]
@@ -136,8 +133,9 @@ class ReceiveBuffer:
             parts[-1].release()
         self.data = last if type(last) is bytes else bytes(last)
         self.parts = None
+        source = self._partsFrom[0]
         self._partsFrom = (b'', 0, 0)
-        return payload, keep
+        return payload, keep, source
 
     def unpart(self) -> None:
         """Put a large body's chunks back into one buffer, from its frame's start (the frame is

@@ -48,8 +48,9 @@ __all__ = ['DEAD_LETTER_QUEUE', 'DELIVERY_COUNT_HEADER', 'Message', 'MemoryBroke
 
 #: ActiveMQ's default dead letter queue, and the kit's.
 DEAD_LETTER_QUEUE = '/queue/ActiveMQ.DLQ'
-#: The header that counts earlier deliveries of a redelivered message (RabbitMQ's name for it on
-#: quorum queues; ActiveMQ 5.17 marks a redelivery with ``redelivered:true`` only).
+#: The header that counts earlier deliveries of a redelivered message: RabbitMQ's name for it on
+#: quorum queues. ActiveMQ 5.17 and RabbitMQ 3.10's classic queues mark a redelivery with
+#: ``redelivered:true`` only (observed); ``MemoryBroker(deliveryCountHeader=None)`` does the same.
 DELIVERY_COUNT_HEADER = 'x-delivery-count'
 
 #: Headers of a SEND that do not travel on with the message.

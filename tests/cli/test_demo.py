@@ -58,3 +58,24 @@ def test_stopWhileConnectingCancelsTheWaitAndEndsTheRun():
     assert running.result is stats
     assert (stats.interrupted, stats.stopSignal, stats.sent) == (True, 15, 0)
     assert reactor.getDelayedCalls() == []
+
+
+def test_cancelledWalkStopsEvenWhileTheClientIsConnecting():
+    from stompest.cli.context import Context
+    from stompest.cli.demo import connectTwisted
+
+    from .helpers import parse
+
+    reactor = MemoryReactorClock()
+    args = parse('demo', '--uri', 'failover:(tcp://127.0.0.1:61613)?startupMaxReconnectAttempts=-1')
+    lines: list[str] = []
+    context = Context(None, None, None)  # type: ignore[arg-type]
+    context.report = lines.append  # type: ignore[method-assign]
+    connecting = connectTwisted(reactor, args, context)
+    assert len(reactor.tcpClients) == 1  # the first attempt is under way (it never completes here)
+    connecting.cancel()
+    failures = []
+    connecting.addErrback(failures.append)
+    assert failures and failures[0].check(defer.CancelledError)
+    reactor.advance(60)
+    assert len(reactor.tcpClients) == 1 and lines == []  # no further attempt after the cancel

@@ -63,7 +63,7 @@ def assertNoResult(deferred: defer.Deferred) -> None:
 class FakeBroker(BrokerProtocol):
     """One connection to its own :class:`stompest.testing.MemoryBroker` (the shipped test kit),
     with the options these tests were written for: every destination routes like a topic (a SEND
-    reaches every matching subscription), ACKs and transactions are not checked, the CONNECTED ``heart-beat``
+    reaches every matching subscription), ACKs are not checked, the CONNECTED ``heart-beat``
     header is ``heartBeats`` as given, and no timers run (the broker sends no heart-beats)."""
 
     def __init__(
@@ -77,7 +77,7 @@ class FakeBroker(BrokerProtocol):
     ) -> None:
         broker = MemoryBroker(
             versions=[v for v in StompSpec.VERSIONS if v <= version], heartBeats=heartBeats, strictAcks=False,
-            topicPrefixes=('',), transactional=False, closeOnDisconnect=False, frameTrailer=b'', server='fake/1.0',
+            topicPrefixes=('',), closeOnDisconnect=False, frameTrailer=b'', server='fake/1.0',
         )
         broker.answerConnect, broker.answerReceipts, broker.refuse = answerConnect, answerReceipts, refuse
         super().__init__(broker)
