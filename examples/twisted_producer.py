@@ -12,6 +12,8 @@ Environment (all optional):
   (the ``host`` header, default the broker's host name; RabbitMQ: ``guest``/``guest`` and host ``/``)
 - ``STOMPEST_DEMO_IN`` destination, default ``/queue/stompest.demo.in``
 - ``STOMPEST_DEMO_COUNT`` how many messages (the command line wins), default 10000
+- ``STOMPEST_DEMO_HEADERS`` extra headers for every SEND, ``name:value,...`` (RabbitMQ:
+  ``x-queue-type:quorum`` keeps acknowledgements across a broker crash)
 - ``STOMPEST_DEMO_POISON_EVERY`` mark every n-th message with ``poison:true`` (the transformer
   refuses those, and they end on its error destination); default 0, none
 """
@@ -25,6 +27,10 @@ from twisted.internet import defer, task
 from stompest.config import StompConfig
 from stompest.protocol import StompSpec
 from stompest.twisted import Stomp
+
+#: extra headers for every SEND and SUBSCRIBE, from STOMPEST_DEMO_HEADERS="name:value,..."
+#: (RabbitMQ: x-queue-type:quorum makes its queues keep acknowledgements across a broker crash)
+EXTRA_HEADERS = dict(item.split(':', 1) for item in os.environ.get('STOMPEST_DEMO_HEADERS', '').split(',') if item)
 
 LOG = logging.getLogger('twisted_producer')
 
@@ -48,7 +54,7 @@ def main(reactor, count, destination, poisonEvery):
 
     trigger = reactor.addSystemEventTrigger('before', 'shutdown', onCtrlC)
     for seq in range(1, count + 1):
-        headers = {'seq': seq}
+        headers = {**EXTRA_HEADERS, 'seq': seq, StompSpec.PERSISTENT_HEADER: 'true'}  # kept across a restart
         if poisonEvery and seq % poisonEvery == 0:
             headers['poison'] = 'true'
         last = client.send(destination, f'message {seq}'.encode(), headers, receipt='last' if seq == count else None)

@@ -3,28 +3,40 @@
 It plays the three roles of ``examples/twisted_producer.py``, ``twisted_transformer.py`` and
 ``twisted_consumer.py`` with the same conventions, in one process, on three connections:
 
-* the producer sends messages numbered by a ``seq`` header (some marked ``poison:true``);
-* the transformer subscribes with ``ack:client-individual``, upper-cases each body, sends it on
-  with a ``transformed-by`` header and lets the listener ACK the input only after the output's
+* the **producer** sends messages numbered by a ``seq`` header (some marked ``poison:true``),
+  a receipt every :data:`PRODUCER_WINDOW` messages;
+* the **transformer** subscribes with ``ack:client-individual``, upper-cases each body, sends it
+  on with a ``transformed-by`` header and lets the listener ACK the input only after the output's
   receipt; a poison message makes its handler raise, so the
   :class:`~stompest.twisted.listener.SubscriptionListener` forwards it to the error destination;
-* the consumer counts what arrives on the output and on the error destination.
+* the **consumer** counts what arrives on the output and on the error destination.
+
+Every SEND carries ``persistent:true`` (:func:`persistent`): ActiveMQ keeps STOMP messages in
+memory only unless the SEND says so, and a demo of "nothing lost" must not lose its messages to
+a broker restart.
+
+The roles are methods of :class:`DemoPipeline` (``produce``, ``transform``, ``consume``,
+``forwardToErrors``), so a variant (a transactional producer, say) overrides one of them.
 
 Why a module of its own rather than loading ``examples/`` by path: the ``stompest`` console
 script is installed from the wheel, which does not contain ``examples/``, and the examples are
 scripts that read their settings from the environment and run until Ctrl-C. So the roles are
-written again here, on the public API only (``stompest.twisted.Stomp``,
-``stompest.twisted.listener.SubscriptionListener``), parametrised and counted, while the examples
-stay short and runnable on their own. A broker test runs both, so neither can rot.
+written again here, on the public API only, parametrised and counted, while the examples stay
+short and runnable on their own. A broker test runs both, so neither can rot.
 
 "Lost" is what the producer sent that reached neither the output nor the error destination
 (counted by distinct ``seq``); a redelivered message counts once.
+
+SIGINT and SIGTERM (:func:`runDemo`) stop the producer and let the pipeline disconnect its
+clients gracefully; a second signal stops the reactor at once.
 """
 
 from __future__ import annotations
 
 import importlib
 import logging
+import signal
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -36,7 +48,7 @@ from stompest.config import StompConfig
 from stompest.error import StompError
 from stompest.protocol.spec import StompSpec
 
-__all__ = ['DemoStats', 'poisonSeqs', 'pipeline', 'runDemo', 'twistedTls']
+__all__ = ['DemoPipeline', 'DemoStats', 'persistent', 'poisonSeqs', 'pipeline', 'runDemo', 'twistedTls']
 
 log = logging.getLogger(__name__)
 
@@ -47,10 +59,21 @@ TRANSFORMED_BY_HEADER = 'transformed-by'
 PRODUCER_WINDOW = 100
 #: messages the transformer and the consumer may have unacknowledged (the brokers' prefetch)
 PREFETCH = 100
+#: seconds each client may take to finish its handlers and say goodbye
+DISCONNECT_TIMEOUT = 10.0
 
 
 class PoisonMessage(Exception):
     """The transformer cannot process this message; it belongs on the error destination."""
+
+
+def persistent(headers: dict[str, str]) -> dict[str, str]:
+    """``headers`` with ``persistent:true``, as every SEND of the demo has.
+
+    >>> persistent({'seq': '1'})
+    {'seq': '1', 'persistent': 'true'}
+    """
+    return {**headers, StompSpec.PERSISTENT_HEADER: 'true'}
 
 
 @dataclass
@@ -65,10 +88,14 @@ class DemoStats:
     errored: set[str] = field(default_factory=set)
     duplicates: int = 0
     misrouted: int = 0
+    #: messages that arrived without ``persistent:true`` (the brokers echo the SEND's header)
+    nonPersistent: int = 0
     started: float | None = None
     finished: float | None = None
     failure: BaseException | None = None
     interrupted: bool = False
+    #: the signal that stopped the run (SIGINT or SIGTERM), if one did
+    stopSignal: int | None = None
     clients: list[Any] = field(default_factory=list, repr=False)
 
     @property
@@ -109,6 +136,8 @@ class DemoStats:
             rows.insert(4, ('redelivered (counted once)', f'{self.duplicates:,}'))
         if self.misrouted:
             rows.insert(4, ('misrouted', f'{self.misrouted:,}'))
+        if self.nonPersistent:
+            rows.insert(4, ('arrived non-persistent', f'{self.nonPersistent:,}'))
         return rows
 
 
@@ -126,139 +155,218 @@ def poisonSeqs(count: int, poison: int) -> set[int]:
     return {int(step * (index + 0.5)) + 1 for index in range(poison)}
 
 
-@defer.inlineCallbacks
-def pipeline(
-    reactor: Any,
-    config: StompConfig,
-    stats: DemoStats,
-    prefix: str,
-    *,
-    idleTimeout: float = 30.0,
-    connectTimeout: float | None = 10.0,
-    host: str | None = None,
-    heartBeats: tuple[int, int] | None = None,
-    progress: Callable[[DemoStats], None] | None = None,
-    clock: Callable[[], float] = time.monotonic,
-) -> Any:
-    """Run the pipeline once; fills ``stats`` and fires when every client has disconnected.
+#: ``connector(reactor)``: a Deferred that fires with a connected :class:`stompest.twisted.Stomp`
+Connector = Callable[[Any], defer.Deferred]
+
+
+class DemoPipeline:
+    """One run of the pipeline; :meth:`run` fills :attr:`stats` and fires when every client has
+    disconnected.
 
     :param prefix: the destinations are ``<prefix>.in``, ``<prefix>.out`` and ``<prefix>.error``.
+    :param connector: makes each connected client (default: :class:`stompest.twisted.Stomp` on
+        ``config``, with ``connectTimeout``, ``host`` and ``heartBeats``).
     :param idleTimeout: stop waiting when nothing moved for this many seconds.
-    :param progress: called with ``stats`` about ten times a second.
+    :param progress: called with the stats about ten times a second.
     """
-    from stompest.twisted import Stomp
-    from stompest.twisted.listener import SubscriptionListener
 
-    source, target, errors = f'{prefix}.in', f'{prefix}.out', f'{prefix}.error'
-    poison = poisonSeqs(stats.count, stats.poison)
-    allSettled: defer.Deferred = defer.Deferred()
-    clients = stats.clients
+    def __init__(self, reactor: Any, config: StompConfig, stats: DemoStats, prefix: str, *,
+                 idleTimeout: float = 30.0, connectTimeout: float | None = 10.0, host: str | None = None,
+                 heartBeats: tuple[int, int] | None = None, progress: Callable[[DemoStats], None] | None = None,
+                 clock: Callable[[], float] = time.monotonic, connector: Connector | None = None) -> None:
+        self.reactor = reactor
+        self.config = config
+        self.stats = stats
+        self.source, self.target, self.errors = f'{prefix}.in', f'{prefix}.out', f'{prefix}.error'
+        self.poison = poisonSeqs(stats.count, stats.poison)
+        self.idleTimeout = idleTimeout
+        self.connectTimeout = connectTimeout
+        self.host = host
+        self.heartBeats = heartBeats
+        self.progress = progress
+        self.clock = clock
+        self.connector = connector or self._connectDirectly
+        self._allSettled: defer.Deferred = defer.Deferred()
+        self._connecting: defer.Deferred | None = None
+        self._lastMoved: tuple[float, tuple[int, int, int] | None] = (clock(), None)
 
-    def connect() -> defer.Deferred:
-        client = Stomp(config, reactor=reactor, receiptTimeout=connectTimeout)
-        connecting = client.connect(
-            host=host, heartBeats=heartBeats, connectTimeout=connectTimeout, connectedTimeout=connectTimeout,
-        )
+    # the roles
 
-        def keep(connected: Any) -> Any:
-            clients.append(connected)
-            return connected
+    @defer.inlineCallbacks
+    def produce(self, producer: Any) -> Any:
+        """Send ``count`` messages to the input, waiting for a receipt every :data:`PRODUCER_WINDOW`."""
+        stats, window = self.stats, []
+        for seq in range(1, stats.count + 1):
+            if stats.interrupted:
+                break
+            headers = {SEQ_HEADER: str(seq)}
+            if seq in self.poison:
+                headers[POISON_HEADER] = 'true'
+            last = seq == stats.count or seq % PRODUCER_WINDOW == 0
+            receipt = f'in-{seq}' if last else None
+            window.append(producer.send(self.source, f'message {seq}'.encode(), persistent(headers), receipt=receipt))
+            stats.sent += 1
+            if last:
+                yield defer.gatherResults(window, consumeErrors=True)
+                window = []
+        if window:
+            yield defer.gatherResults(window, consumeErrors=True)
 
-        return connecting.addCallback(keep)
+    def transform(self, client: Any, frame: Any) -> defer.Deferred:
+        """The transformer's handler: the body upper-cased to the output; poison raises."""
+        seq = frame.headers.get(SEQ_HEADER, '?')
+        if frame.headers.get(POISON_HEADER) == 'true':
+            raise PoisonMessage(f'refusing poison message seq={seq}')
+        headers = persistent({SEQ_HEADER: seq, TRANSFORMED_BY_HEADER: 'stompest demo'})
 
-    def checkSettled() -> None:
-        if stats.sent == stats.count and stats.settled >= stats.count and not allSettled.called:
-            allSettled.callback(None)
+        def counted(result: Any) -> Any:
+            self.stats.transformed += 1
+            return result
 
-    def consumer(onError: bool) -> Callable[[Any, Any], None]:
+        return client.send(self.target, frame.body.upper(), headers, receipt=f'out-{seq}').addCallback(counted)
+
+    def forwardToErrors(self, client: Any, exc: Any, frame: Any, errorDestination: str | None) -> defer.Deferred:
+        """The transformer's ``onMessageFailed`` (``exc``: the handler's exception, or a Failure of
+        it): the copy :func:`~stompest.twisted.util.errorFrame` makes, sent persistent to the error
+        destination with a receipt; the listener ACKs the original once the receipt is there."""
+        from twisted.python.failure import Failure
+
+        from stompest.twisted.util import errorFrame
+
+        if isinstance(exc, Failure):
+            exc = exc.value
+        copy = errorFrame(frame, exc)
+        seq = frame.headers.get(SEQ_HEADER, '?')
+        return client.send(errorDestination or self.errors, copy.body, persistent(dict(copy.headers)),
+                           receipt=f'error-{seq}')
+
+    def consume(self, onError: bool) -> Callable[[Any, Any], None]:
+        """The consumer's handler for the output (or, with ``onError``, the error destination)."""
+        stats = self.stats
+
         def consume(client: Any, frame: Any) -> None:
             seq = frame.headers.get(SEQ_HEADER, '?')
             seen = stats.errored if onError else stats.received
             if seq in seen:
                 stats.duplicates += 1
             seen.add(seq)
-            if onError != (seq.isdigit() and int(seq) in poison):
+            if onError != (seq.isdigit() and int(seq) in self.poison):
                 stats.misrouted += 1
-            checkSettled()
+            if frame.headers.get(StompSpec.PERSISTENT_HEADER) != 'true':
+                stats.nonPersistent += 1
+            self._checkSettled()
 
         return consume
 
-    def transform(client: Any, frame: Any) -> defer.Deferred:
-        seq = frame.headers.get(SEQ_HEADER, '?')
-        if frame.headers.get(POISON_HEADER) == 'true':
-            raise PoisonMessage(f'refusing poison message seq={seq}')
-        headers = {SEQ_HEADER: seq, TRANSFORMED_BY_HEADER: 'stompest demo'}
+    # running
 
-        def counted(result: Any) -> Any:
-            stats.transformed += 1
-            return result
+    def stop(self, signum: int | None = None) -> None:
+        """Stop producing and let :meth:`run` disconnect every client (SIGINT/SIGTERM)."""
+        self.stats.interrupted = True
+        self.stats.stopSignal = signum
+        if self._connecting is not None:  # e.g. waiting between two attempts of a failover URI
+            self._connecting.cancel()
+        if not self._allSettled.called:
+            self._allSettled.callback(None)
 
-        return client.send(target, frame.body.upper(), headers, receipt=f'out-{seq}').addCallback(counted)
+    @defer.inlineCallbacks
+    def run(self) -> Any:
+        """Connect, subscribe, produce, wait until everything settled (or stop), disconnect."""
+        from stompest.twisted.listener import SubscriptionListener
 
-    lastMoved: list[Any] = [clock(), None]
+        stats = self.stats
+        ticker = task.LoopingCall(self._tick)
+        ticker.clock = self.reactor
+        subscribeHeaders = {
+            StompSpec.ACK_HEADER: StompSpec.ACK_CLIENT_INDIVIDUAL,
+            StompSpec.ACTIVEMQ_PREFETCH_SIZE_HEADER: str(PREFETCH),  # each broker ignores the other's header
+            StompSpec.RABBITMQ_PREFETCH_COUNT_HEADER: str(PREFETCH),
+        }
+        try:
+            consuming = yield self._connect()
+            transformer = yield self._connect()
+            producer = yield self._connect()
+            for destination, onError in ((self.target, False), (self.errors, True)):
+                listener = SubscriptionListener(self.consume(onError), ack=True)
+                yield consuming.subscribe(destination, dict(subscribeHeaders), receipt=f'subscribe-{destination}',
+                                          listener=listener)
+            listener = SubscriptionListener(self.transform, ack=True, errorDestination=self.errors,
+                                            onMessageFailed=self.forwardToErrors)
+            yield transformer.subscribe(self.source, dict(subscribeHeaders), receipt=f'subscribe-{self.source}',
+                                        listener=listener)
+            stats.started = self.clock()
+            ticker.start(0.1, now=True).addErrback(
+                lambda failure: log.error('Progress ticker failed: %s', failure.getErrorMessage()),
+            )
+            yield self.produce(producer)
+            self._checkSettled()
+            yield self._allSettled
+            stats.finished = self.clock()
+        except defer.FirstError as exc:
+            stats.failure = exc.subFailure.value
+        except (StompError, OSError) as exc:
+            if not stats.interrupted:
+                stats.failure = exc
+        except defer.CancelledError:
+            if not stats.interrupted:  # cancelled by stop(): the run just ends
+                raise
+        finally:
+            if ticker.running:
+                ticker.stop()
+            if stats.finished is None and stats.started is not None:
+                stats.finished = self.clock()
+            yield self._disconnectAll()
+            if self.progress is not None:
+                self.progress(stats)
+        return stats
 
-    def tick() -> None:
-        moved = (stats.sent, stats.transformed, stats.settled)
-        if moved != lastMoved[1]:
-            lastMoved[:] = [clock(), moved]
-        elif clock() - lastMoved[0] > idleTimeout and not allSettled.called:
-            log.warning('Nothing moved for %g s; stopping', idleTimeout)
-            allSettled.callback(None)
-        if progress is not None:
-            progress(stats)
+    @defer.inlineCallbacks
+    def _connect(self) -> Any:
+        if self.stats.interrupted:
+            raise defer.CancelledError('stopped before connecting')
+        self._connecting = self.connector(self.reactor)
+        try:
+            client = yield self._connecting
+        finally:
+            self._connecting = None
+        self.stats.clients.append(client)
+        return client
 
-    ticker = task.LoopingCall(tick)
-    ticker.clock = reactor
-    subscribeHeaders = {
-        StompSpec.ACK_HEADER: StompSpec.ACK_CLIENT_INDIVIDUAL,
-        StompSpec.ACTIVEMQ_PREFETCH_SIZE_HEADER: str(PREFETCH),  # each broker ignores the other's header
-        StompSpec.RABBITMQ_PREFETCH_COUNT_HEADER: str(PREFETCH),
-    }
-    try:
-        consuming = yield connect()
-        transformer = yield connect()
-        producer = yield connect()
-        for destination, onError in ((target, False), (errors, True)):
-            yield consuming.subscribe(destination, dict(subscribeHeaders), receipt=f'subscribe-{destination}',
-                                     listener=SubscriptionListener(consumer(onError), ack=True))
-        yield transformer.subscribe(source, dict(subscribeHeaders), receipt=f'subscribe-{source}',
-                                    listener=SubscriptionListener(transform, ack=True, errorDestination=errors))
-        stats.started = clock()
-        ticker.start(0.1, now=True).addErrback(
-            lambda failure: log.error('Progress ticker failed: %s', failure.getErrorMessage()),
-        )
-        window = []
-        for seq in range(1, stats.count + 1):
-            headers = {SEQ_HEADER: str(seq)}
-            if seq in poison:
-                headers[POISON_HEADER] = 'true'
-            last = seq == stats.count or seq % PRODUCER_WINDOW == 0
-            receipt = f'in-{seq}' if last else None
-            window.append(producer.send(source, f'message {seq}'.encode(), headers, receipt=receipt))
-            stats.sent += 1
-            if last:
-                yield defer.gatherResults(window, consumeErrors=True)
-                window = []
-        checkSettled()
-        yield allSettled
-        stats.finished = clock()
-    except defer.FirstError as exc:
-        stats.failure = exc.subFailure.value
-    except (StompError, OSError) as exc:
-        stats.failure = exc
-    finally:
-        if ticker.running:
-            ticker.stop()
-        if stats.finished is None and stats.started is not None:
-            stats.finished = clock()
-        for client in reversed(clients):
+    def _connectDirectly(self, reactor: Any) -> defer.Deferred:
+        from stompest.twisted import Stomp
+
+        client = Stomp(self.config, reactor=reactor, receiptTimeout=self.connectTimeout)
+        return client.connect(host=self.host, heartBeats=self.heartBeats, connectTimeout=self.connectTimeout,
+                              connectedTimeout=self.connectTimeout)
+
+    @defer.inlineCallbacks
+    def _disconnectAll(self) -> Any:
+        for client in reversed(self.stats.clients):  # the producer first, the consumer last
             try:
-                yield client.disconnect(timeout=10)
+                yield client.disconnect(timeout=DISCONNECT_TIMEOUT)
             except Exception as exc:  # a failed goodbye must not hide the result
                 log.warning('Disconnect failed: %s', exc)
-        if progress is not None:
-            progress(stats)
-    return stats
+        self.stats.clients.clear()
+
+    def _checkSettled(self) -> None:
+        stats = self.stats
+        if stats.sent == stats.count and stats.settled >= stats.count and not self._allSettled.called:
+            self._allSettled.callback(None)
+
+    def _tick(self) -> None:
+        moved = (self.stats.sent, self.stats.transformed, self.stats.settled)
+        if moved != self._lastMoved[1]:
+            self._lastMoved = (self.clock(), moved)
+        elif self.clock() - self._lastMoved[0] > self.idleTimeout and not self._allSettled.called:
+            log.warning('Nothing moved for %g s; stopping', self.idleTimeout)
+            self._allSettled.callback(None)
+        if self.progress is not None:
+            self.progress(self.stats)
+
+
+def pipeline(reactor: Any, config: StompConfig, stats: DemoStats, prefix: str, **options: Any) -> defer.Deferred:
+    """Run :class:`DemoPipeline` once (see its parameters); fires with ``stats``."""
+    return DemoPipeline(reactor, config, stats, prefix, **options).run()
 
 
 def twistedTls(uri: str, ca: str | None, cert: str | None, key: str | None, noVerify: bool) -> Any:
@@ -311,36 +419,51 @@ def twistedTls(uri: str, ca: str | None, cert: str | None, key: str | None, noVe
     return ssl.optionsForClientTLS(host, trustRoot=trustRoot, clientCertificate=clientCertificate)
 
 
-def runDemo(config: StompConfig, *, prefix: str, count: int, poison: int, **options: Any) -> DemoStats:
-    """Run :func:`pipeline` on the global reactor until it is done (or Ctrl-C) and return its stats.
+def runDemo(config: StompConfig, *, prefix: str, count: int, poison: int,
+            pendingSignal: Callable[[], int | None] | None = None, **options: Any) -> DemoStats:
+    """Run :class:`DemoPipeline` on the global reactor until it is done (or stopped) and return
+    its stats.
 
-    A failure before the first message was sent (an unreachable broker, a refused login) is
-    raised; a later one is returned in :attr:`DemoStats.failure` together with the counts.
+    SIGINT and SIGTERM call :meth:`DemoPipeline.stop` (the clients disconnect gracefully, and
+    :attr:`DemoStats.stopSignal` says which signal it was); a second signal stops the reactor at
+    once. A failure before the first message was sent (an unreachable broker, a refused login)
+    is raised; a later one is returned in :attr:`DemoStats.failure` together with the counts.
+
+    :param pendingSignal: a signal received before these handlers were installed (the
+        command's own handlers record it), or ``None``; it stops the run as soon as it starts.
+    :param options: passed to :class:`DemoPipeline`.
     """
     reactor: Any = importlib.import_module('twisted.internet.reactor')  # the global one, installed on first import
 
     stats = DemoStats(count=count, poison=poison)
+    demo = DemoPipeline(reactor, config, stats, prefix, **options)
     done: list[bool] = []
 
     def start() -> None:
-        running = pipeline(reactor, config, stats, prefix, **options)
+        early = pendingSignal() if pendingSignal is not None else None
+        if early is not None:
+            demo.stop(early)
 
         def finish(result: Any) -> None:
             done.append(True)
             if reactor.running:
                 reactor.stop()
 
-        running.addErrback(lambda failure: setattr(stats, 'failure', failure.value)).addBoth(finish)
+        demo.run().addErrback(lambda failure: setattr(stats, 'failure', failure.value)).addBoth(finish)
 
-    def disconnectAll() -> defer.Deferred:
-        # Ctrl-C: let each client finish its messages in flight and say goodbye before the reactor stops.
-        stats.interrupted = True
-        goodbyes = [client.disconnect(timeout=5).addErrback(lambda failure: None) for client in stats.clients]
-        return defer.DeferredList(goodbyes)
+    def onSignal(signum: int, frame: Any) -> None:
+        if stats.interrupted:  # the second signal: no more waiting
+            reactor.callFromThread(_stopReactor, reactor)
+            return
+        log.info('Stopping (signal %d): disconnecting', signum)
+        reactor.callFromThread(demo.stop, signum)
 
-    reactor.callWhenRunning(start)
-    reactor.addSystemEventTrigger('before', 'shutdown', lambda: None if done else disconnectAll())
-    reactor.run()
+    previous = _installSignalHandlers(onSignal)
+    try:
+        reactor.callWhenRunning(start)
+        reactor.run(installSignalHandlers=False)
+    finally:
+        _restoreSignalHandlers(previous)
     if not done:
         stats.interrupted = True
     if stats.interrupted:
@@ -348,3 +471,23 @@ def runDemo(config: StompConfig, *, prefix: str, count: int, poison: int, **opti
     if stats.failure is not None and stats.started is None:
         raise stats.failure
     return stats
+
+
+def _stopReactor(reactor: Any) -> None:
+    from twisted.internet.error import ReactorNotRunning
+
+    try:
+        reactor.stop()
+    except ReactorNotRunning:
+        pass
+
+
+def _installSignalHandlers(handler: Callable[[int, Any], None]) -> dict[int, Any]:
+    if threading.current_thread() is not threading.main_thread():
+        return {}
+    return {signum: signal.signal(signum, handler) for signum in (signal.SIGINT, signal.SIGTERM)}
+
+
+def _restoreSignalHandlers(previous: dict[int, Any]) -> None:
+    for signum, handler in previous.items():
+        signal.signal(signum, handler)

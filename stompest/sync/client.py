@@ -60,6 +60,8 @@ log = logging.getLogger(__name__)
 #: default as the Twisted client's, see :attr:`StompSpec.DEFAULT_HEART_BEAT_TOLERANCE`).
 DEFAULT_HEART_BEAT_TOLERANCE = StompSpec.DEFAULT_HEART_BEAT_TOLERANCE
 
+_PRUNE_AT = 1024  # the least length at which the list of delivered frames is pruned
+
 #: The arguments of :meth:`Stomp.connect` a later ``connect()`` reuses when not given again.
 CONNECT_ARGUMENTS = ('headers', 'versions', 'host', 'heartBeats', 'connectTimeout', 'connectedTimeout')
 
@@ -123,9 +125,11 @@ class Stomp:
         self._receivedAt: float | None = None
         self._disconnectReceipt: str | None = None
         self._lostWhileDisconnecting = False
-        # MESSAGE frames handed out on this connection, and those of earlier ones (stale: never
-        # ACKed or NACKed). Weak and keyed by id(), so a frame the program dropped is forgotten.
-        self._delivered: weakref.WeakValueDictionary[int, StompFrame] = weakref.WeakValueDictionary()
+        # MESSAGE frames handed out on this connection (weak references, pruned as the list
+        # doubles: cheaper per message than a WeakValueDictionary), and those of earlier ones
+        # (stale: never ACKed or NACKed), keyed by id(). A frame the program dropped is forgotten.
+        self._delivered: list[weakref.ref[StompFrame]] = []
+        self._pruneAt = _PRUNE_AT
         self._stale: weakref.WeakValueDictionary[int, StompFrame] = weakref.WeakValueDictionary()
         # RECEIPT frames receiveFrame() already matched in the session, so receipt(frame) still works.
         self._matched: weakref.WeakValueDictionary[int, StompFrame] = weakref.WeakValueDictionary()
@@ -235,8 +239,11 @@ class Stomp:
             raise
         transport.setVersion(self._session.version)
         # What was received on earlier connections must not be acknowledged on this one.
-        self._stale.update(self._delivered)
-        self._delivered.clear()
+        for ref in self._delivered:
+            old = ref()
+            if old is not None:
+                self._stale[id(old)] = old
+        self._delivered, self._pruneAt = [], _PRUNE_AT
         log.info(
             'Connected to %s [session=%s, version=%s, heart-beats=%s]',
             transport, self._session.id, self._session.version,
@@ -302,7 +309,11 @@ class Stomp:
         self._logReceived(frame)
         command = frame.command
         if command == StompSpec.MESSAGE:
-            self._delivered[id(frame)] = frame
+            delivered = self._delivered
+            delivered.append(weakref.ref(frame))
+            if len(delivered) >= self._pruneAt:
+                self._delivered = delivered = [ref for ref in delivered if ref() is not None]
+                self._pruneAt = max(_PRUNE_AT, 2 * len(delivered))
         elif command == StompSpec.RECEIPT:
             receiptId = frame.headers.get(StompSpec.RECEIPT_ID_HEADER)
             if receiptId in self._session.receipts:  # not for frames sent raw with sendFrame()
@@ -327,7 +338,7 @@ class Stomp:
         transport = self._connectedTransport()
         # The timeout is measured in real seconds; heart-beat deadlines on the injected clock.
         deadline = None if timeout is None else _timer() + max(timeout, 0.0)
-        autoBeat = self._beatsAutomatically()
+        autoBeat = (not self._callerBeats) if self._autoHeartBeat is None else self._autoHeartBeat
         while True:
             if autoBeat:
                 self.beatIfDue()
@@ -419,9 +430,6 @@ class Stomp:
         self.sendFrame(self._session.beat())
         return True
 
-    def _beatsAutomatically(self) -> bool:
-        return (not self._callerBeats) if self._autoHeartBeat is None else self._autoHeartBeat
-
     def _beatDueAt(self) -> float | None:
         session = self._session
         if session.state != StompSession.CONNECTED or not session.clientHeartBeat or self._sentAt is None:
@@ -465,14 +473,14 @@ class Stomp:
         (a WARNING is logged) when ``frame`` came on an earlier connection: the broker redelivers
         it, and that copy is the one to ACK."""
         self._connectedTransport()
-        if not self._isStale(frame, StompSpec.ACK):
+        if not (self._stale and self._isStale(frame, StompSpec.ACK)):
             self.sendFrame(inTransaction(self._session, self._session.ack, transaction)(frame, receipt))
 
     def nack(self, frame: StompFrame, receipt: str | None = None, *, transaction: str | None = None) -> None:
         """Refuse the MESSAGE ``frame`` (STOMP 1.1 and later); ``transaction`` and the rule for
         frames of an earlier connection as for :meth:`ack`."""
         self._connectedTransport()
-        if not self._isStale(frame, StompSpec.NACK):
+        if not (self._stale and self._isStale(frame, StompSpec.NACK)):
             self.sendFrame(inTransaction(self._session, self._session.nack, transaction)(frame, receipt))
 
     def begin(self, transaction: str | int | None = None, receipt: str | None = None) -> str:

@@ -48,8 +48,9 @@ __all__ = ['DEAD_LETTER_QUEUE', 'DELIVERY_COUNT_HEADER', 'Message', 'MemoryBroke
 
 #: ActiveMQ's default dead letter queue, and the kit's.
 DEAD_LETTER_QUEUE = '/queue/ActiveMQ.DLQ'
-#: The header that counts earlier deliveries of a redelivered message (RabbitMQ's name for it on
-#: quorum queues; ActiveMQ 5.17 marks a redelivery with ``redelivered:true`` only).
+#: The header that counts earlier deliveries of a redelivered message: RabbitMQ's name for it on
+#: quorum queues. ActiveMQ 5.17 and RabbitMQ 3.10's classic queues mark a redelivery with
+#: ``redelivered:true`` only (observed); ``MemoryBroker(deliveryCountHeader=None)`` does the same.
 DELIVERY_COUNT_HEADER = 'x-delivery-count'
 
 #: Headers of a SEND that do not travel on with the message.
@@ -103,6 +104,9 @@ class MemoryBroker:
     :param topicPrefixes: destinations starting with one of these are topics.
     :param strictAcks: an ACK or NACK for a message that is not waiting for one gets an ERROR (as
         on both brokers); ``False`` ignores it.
+    :param transactional: ``False`` makes a broker that ignores transactions: BEGIN, COMMIT and
+        ABORT are only answered (receipts), and SENDs, ACKs and NACKs in a transaction take effect at
+        once. For tests that look only at the frames a client sends.
     :param closeOnDisconnect: close the connection after answering DISCONNECT (both brokers do).
     :param frameTrailer: bytes written after every frame (both brokers write an EOL after the NUL).
     :param server: the CONNECTED frame's ``server`` header.
@@ -123,6 +127,7 @@ class MemoryBroker:
         deliveryCountHeader: str | None = DELIVERY_COUNT_HEADER,
         topicPrefixes: Iterable[str] = ('/topic/',),
         strictAcks: bool = True,
+        transactional: bool = True,
         closeOnDisconnect: bool = True,
         frameTrailer: bytes = b'\n',
         server: str = 'stompest.testing/1.0',
@@ -141,6 +146,7 @@ class MemoryBroker:
         self.deliveryCountHeader = deliveryCountHeader
         self.topicPrefixes = tuple(topicPrefixes)
         self.strictAcks = strictAcks
+        self.transactional = transactional
         self.closeOnDisconnect = closeOnDisconnect
         self.frameTrailer = frameTrailer
         self.server = server

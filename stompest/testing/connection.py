@@ -177,6 +177,13 @@ class BrokerConnection:
             self.sendFrame(frame)
             return frame
 
+    def handle(self, frame: StompFrame) -> None:
+        """Act on ``frame`` as if the client had sent it now (it is not added to :attr:`frames`):
+        for example a SEND again once ``answerReceipts`` is back on, to send its RECEIPT late."""
+        with self.broker.lock:
+            if self.state != CLOSED:
+                self._handle(frame)
+
     def drop(self) -> None:
         """Close the connection at once, as a crashed broker or a broken network would: no ERROR,
         no RECEIPT for what is still unanswered; unacknowledged messages are requeued."""
@@ -334,8 +341,12 @@ class BrokerConnection:
         if handler is None:
             self._fail(frame, f'Unknown STOMP action: {command}', close=True)
             return
+        if not self.broker.transactional and command in (StompSpec.BEGIN, StompSpec.COMMIT, StompSpec.ABORT):
+            self._reply(frame)
+            return
         transaction = frame.headers.get(StompSpec.TRANSACTION_HEADER)
-        if transaction is not None and command in (StompSpec.SEND, StompSpec.ACK, StompSpec.NACK):
+        if (transaction is not None and self.broker.transactional
+                and command in (StompSpec.SEND, StompSpec.ACK, StompSpec.NACK)):
             if transaction not in self.transactions:
                 self._fail(frame, f'Invalid transaction id: {transaction}')
                 return
@@ -374,8 +385,8 @@ class BrokerConnection:
         clientBeats = (0, 0)
         if version != StompSpec.VERSION_1_0:
             try:
-                clientBeats = commands._parseHeartBeats(headers.get(StompSpec.HEART_BEAT_HEADER, '0,0'), frame)
-            except StompError:
+                clientBeats = _heartBeats(headers.get(StompSpec.HEART_BEAT_HEADER, '0,0'))
+            except ValueError:
                 self.sendError(f'Invalid heart-beat header: {headers.get(StompSpec.HEART_BEAT_HEADER)}')
                 return
         serverBeats = broker.heartBeats if broker.heartBeats is not None else (clientBeats[1], clientBeats[0])
@@ -513,6 +524,14 @@ class BrokerConnection:
 
     def _disconnect(self, frame: StompFrame) -> bool | None:
         return None
+
+
+def _heartBeats(value: str) -> tuple[int, int]:
+    """A ``heart-beat`` header's ``(x, y)``; ValueError when it is not two whole numbers >= 0."""
+    x, y = (int(part) for part in value.split(StompSpec.HEART_BEAT_SEPARATOR))
+    if x < 0 or y < 0:
+        raise ValueError(value)
+    return x, y
 
 
 _HANDLERS: dict[str, Callable[[BrokerConnection, StompFrame], bool | None]] = {

@@ -101,6 +101,8 @@ class BrokerFactory(Factory):
     """Builds a :class:`BrokerProtocol` per accepted connection, for ``reactor.listenTCP``::
 
         port = reactor.listenTCP(0, BrokerFactory(broker, reactor), interface='127.0.0.1')
+
+    Keep the interface a loopback address: the broker checks no credentials unless told to.
     """
 
     def __init__(self, broker: MemoryBroker, reactor: Any = None) -> None:

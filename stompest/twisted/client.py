@@ -1,5 +1,10 @@
 """The Twisted STOMP client: :class:`Stomp` (stompest 2.3's ``stompest.async.Stomp``).
 
+The client is the connection machine (this module: connect, disconnect, reconnect, incoming
+frames; its phases in :mod:`stompest.twisted._lifecycle`), plus the listener registry
+(:mod:`stompest.twisted._registry`), the commands (:mod:`stompest.twisted._commands`) and the
+acknowledgement bookkeeping (:mod:`stompest.twisted._acks`).
+
 Every STOMP method returns a :class:`~twisted.internet.defer.Deferred`. Behaviour is spread over
 listeners (:mod:`stompest.twisted.listener`), as in 2.3; the client owns the connection, the
 session, the failover walk and the graceful shutdown.
@@ -30,14 +35,12 @@ The session's ``lastSent``/``lastReceived`` are readings of the reactor's clock
 
 from __future__ import annotations
 
-import functools
 import itertools
 import logging
 import random
-import warnings
 import weakref
-from collections.abc import Callable, Iterable, Mapping
-from typing import Any, TypeVar
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from twisted.internet import defer, task
 from twisted.python.failure import Failure
@@ -49,15 +52,26 @@ from stompest.error import (
     StompConnectionError,
     StompConnectTimeout,
     StompNotConnectedError,
-    StompProtocolError,
 )
-from stompest.protocol._transaction import inTransaction
 from stompest.protocol.failover import StompFailoverTransport
-from stompest.protocol.frame import Headers, StompFrame, StompHeartBeat
+from stompest.protocol.frame import Headers, StompFrame
 from stompest.protocol.parser import StompParser
 from stompest.protocol.session import StompSession
 from stompest.protocol.spec import StompSpec
-from stompest.twisted.listener import Listener, ReceiptListener, SubscriptionListener, defaultListeners
+from stompest.twisted._acks import AckBook
+from stompest.twisted._commands import Commands
+from stompest.twisted._incoming import Incoming
+from stompest.twisted._lifecycle import (
+    CONNECTED,
+    CONNECTING,
+    DISCONNECTING,
+    IDLE,
+    RECONNECTING,
+    Lifecycle,
+    brokerText,
+)
+from stompest.twisted._registry import HOOKS, ListenerRegistry
+from stompest.twisted.listener import Listener, ReceiptListener, defaultListeners
 from stompest.twisted.protocol import StompFactory, StompProtocol
 from stompest.twisted.util import EndpointFactory, defaultEndpointFactory, withTimeout
 
@@ -68,76 +82,10 @@ log = logging.getLogger(__name__)
 #: seconds a graceful close may take before the transport is aborted
 CLOSE_TIMEOUT = 10.0
 
-_IDLE, _CONNECTING, _CONNECTED, _DISCONNECTING, _RECONNECTING = (
-    'idle',
-    'connecting',
-    'connected',
-    'disconnecting',
-    'reconnecting',
-)
-
-
-def _brokerText(broker: dict[str, Any] | None) -> str:
-    if not broker:
-        return '?'
-    return f'{broker["protocol"]}://{broker["host"]}:{broker["port"]}'
-
-
-def _firstError(failure: Failure) -> Failure:
-    """The failure of the first Deferred that failed in a ``gatherResults``."""
-    return failure.value.subFailure  # type: ignore[union-attr]
-
-
-def _toNone(result: Any) -> None:
-    return None
-
-
-def _gather(waits: list[defer.Deferred]) -> defer.Deferred:
-    """One Deferred for the listeners' Deferreds: the only one, or all of them (first failure wins)."""
-    if len(waits) == 1:
-        return waits[0]
-    return defer.gatherResults(waits, consumeErrors=True).addErrback(_firstError)
-
-
-#: the listener hooks (see :mod:`stompest.twisted.listener`)
-_HOOKS = tuple(name for name in vars(Listener) if name.startswith('on'))
-
-
-def _overrides(listener: Any, name: str) -> bool:
-    """Whether ``listener`` does something on hook ``name`` (the base class's hooks are no-ops)."""
-    if isinstance(listener, Listener):
-        return getattr(type(listener), name) is not getattr(Listener, name) or name in getattr(listener, '__dict__', ())
-    return hasattr(listener, name)
-
-
-def _ignoresPlainFrames(listener: Any) -> bool:
-    """Whether ``listener.onSend`` is :class:`ReceiptListener`'s own, which does nothing with a
-    frame that asks for no receipt (so such a frame need not be built for it)."""
-    return getattr(type(listener), 'onSend', None) is ReceiptListener.onSend and 'onSend' not in getattr(
-        listener, '__dict__', ()
-    )
-
-
-_RECEIPT = StompSpec.RECEIPT_HEADER
-
 _disconnectReceipts = itertools.count(1)
 
-_F = TypeVar('_F', bound=Callable[..., Any])
 
-
-def _connected(method: _F) -> _F:
-    """2.3's ``@connected``: the command raises :class:`~stompest.error.StompConnectionError` at
-    once (not in its Deferred) when the client has no connection and is not reconnecting."""
-
-    @functools.wraps(method)
-    def checked(self: Stomp, *args: Any, **kwargs: Any) -> Any:
-        self._checkConnected()
-        return method(self, *args, **kwargs)
-
-    return checked  # type: ignore[return-value]
-
-
-class Stomp:
+class Stomp(Incoming, Commands, AckBook, ListenerRegistry):
     """A Twisted STOMP client.
 
     :param config: a :class:`~stompest.config.StompConfig` (broker or failover URI, login, version).
@@ -191,11 +139,11 @@ class Stomp:
         #: the STOMP session (state, version, subscriptions, heart-beat clocks)
         self.session = StompSession(config.version, config.check, clock=reactor.seconds)
         self._listeners: list[Listener] = []
-        self._hooks: dict[str, list[Listener]] = {name: [] for name in _HOOKS}
+        self._hooks: dict[str, list[Listener]] = {name: [] for name in HOOKS}
         # whether the onSend listeners ignore a frame that asks for no receipt (_transmitNow, _ackNow)
         self._plainFrames = True
         self._lostListeners: list[Listener] = []
-        self._phase = _IDLE
+        self._lifecycle = Lifecycle()
         self._protocol: StompProtocol | None = None
         self._broker: dict[str, Any] | None = None
         self._generation = 0
@@ -219,104 +167,7 @@ class Stomp:
         self._forwards: dict[int, tuple[StompFrame, defer.Deferred[Any]]] = {}
         # the listeners of the current connection that came from the listenersFactory
         self._factoryListeners: list[Listener] = []
-
-    # -- read-only state ------------------------------------------------------------------------
-
-    @property
-    def reactor(self) -> Any:
-        """The reactor (and clock) this client runs on."""
-        return self._reactor
-
-    @property
-    def broker(self) -> dict[str, Any] | None:
-        """The broker of the current (or last) connection."""
-        return self._broker
-
-    @property
-    def receiptTimeout(self) -> float | None:
-        return self._receiptTimeout
-
-    @property
-    def maxInFlight(self) -> int | None:
-        return self._maxInFlight
-
-    @property
-    def heartBeatTolerance(self) -> float:
-        return self._heartBeatTolerance
-
-    @property
-    def readingPaused(self) -> bool:
-        """Whether reading is paused for back-pressure."""
-        return bool(self._pauses)
-
-    @property
-    def resumedAt(self) -> float | None:
-        """When reading was last resumed (reactor time)."""
-        return self._resumedAt
-
-    @property
-    def disconnected(self) -> defer.Deferred | None:
-        """A Deferred for the end of the connection made by the last successful :meth:`connect`:
-        it fires with ``None`` after a clean disconnect and errs back with the cause otherwise
-        (:class:`~stompest.error.StompProtocolError` with the ERROR frame,
-        :class:`~stompest.error.StompConnectionError` on loss,
-        :class:`~stompest.error.StompHeartBeatTimeout`, the ``reason`` given to :meth:`disconnect`).
-        With ``autoReconnect`` it only fires when the client stops for good. ``None`` before the
-        first connection."""
-        return self._disconnected
-
-    # -- listeners --------------------------------------------------------------------------------
-
-    def add(self, listener: Listener) -> None:
-        """Add a listener (once). A :class:`~stompest.twisted.listener.ReceiptListener` added by
-        the caller replaces the default one (as in 2.3, where the defaults had none)."""
-        if isinstance(listener, ReceiptListener) and not any(listener is each for each in self._factoryListeners):
-            for each in list(self._listeners):
-                if isinstance(each, ReceiptListener) and any(each is own for own in self._factoryListeners):
-                    self.remove(each)
-        if listener not in self._listeners:
-            self._listeners.append(listener)
-            self._rebuildHooks()
-            listener.onAdd(self)
-
-    def remove(self, listener: Listener) -> None:
-        """Remove a listener (no error if it is not there)."""
-        if listener in self._listeners:
-            self._listeners.remove(listener)
-            self._rebuildHooks()
-
-    def _rebuildHooks(self) -> None:
-        # Per hook, only the listeners that override it: the base class's no-ops are never called
-        # (most frames concern one or two of the default listeners). A new dict on every change,
-        # so a notification loop holding the old lists can tell that listeners changed under it.
-        self._hooks = {name: [each for each in self._listeners if _overrides(each, name)] for name in _HOOKS}
-        self._plainFrames = all(_ignoresPlainFrames(each) for each in self._hooks['onSend'])
-
-    def _notify(self, name: str, *args: Any, listeners: list[Listener] | None = None) -> defer.Deferred:
-        """Call hook ``name`` with ``(self, *args)`` on the listeners overriding it; a Deferred for
-        the Deferreds they returned (the first failure wins)."""
-        waits = self._notifyEach(name, args, listeners)
-        if waits is None:
-            return defer.succeed(None)
-        return _gather(waits)
-
-    def _notifyEach(self, name: str, args: tuple[Any, ...], listeners: list[Listener] | None = None) -> list | None:
-        if listeners is not None:
-            hooks = [each for each in listeners if _overrides(each, name)]
-        else:
-            hooks = self._hooks[name]
-        waits = None
-        current = self._hooks
-        for listener in hooks:
-            if listeners is None and self._hooks is not current and listener not in self._listeners:
-                continue  # removed by an earlier listener's reaction
-            result = getattr(listener, name)(self, *args)
-            if result is not None and isinstance(result, defer.Deferred):  # (None first: Deferred is an ABC)
-                if waits is None:
-                    waits = [result]
-                else:
-                    waits.append(result)
-        return waits
+        self._inConnectionLost = False
 
     # -- connecting -------------------------------------------------------------------------------
 
@@ -341,7 +192,7 @@ class Stomp:
         :param connectedTimeout: seconds to wait for CONNECTED
             (:class:`~stompest.error.StompCancelledError`).
         """
-        if self._phase != _IDLE:
+        if self._phase != IDLE:
             raise StompAlreadyConnectedError(f'Already {self._phase} [{self._config.uri}]')
         self._connectArgs = {
             'headers': headers,
@@ -351,17 +202,22 @@ class Stomp:
             'connectTimeout': connectTimeout,
             'connectedTimeout': connectedTimeout,
         }
-        self._phase = _CONNECTING
+        self._lifecycle.move('connect')
         self._disconnectReason = None
         self._pending = self._establish(reconnect=False)
         try:
             yield self._pending
         except BaseException:
-            self._phase = _IDLE
+            self._lifecycle.move('connectFailed')
+            if self._inConnectionLost:
+                # Failed inside the transport's connectionLost (a refused TLS handshake, say):
+                # let the transport finish it before the caller hears, so the reactor is clean.
+                self._pending = None
+                yield task.deferLater(self._reactor, 0, lambda: None)
             raise
         finally:
             self._pending = None
-        self._phase = _CONNECTED
+        self._lifecycle.move('connected')
         self._disconnected = defer.Deferred()
         return self
 
@@ -385,17 +241,17 @@ class Stomp:
             if reconnect:  # the listeners of the lost connection hear about the attempts
                 self._notifyReconnecting(broker, delay, attempt)
             if delay > 0:
-                log.info('Connecting to %s in %.3f s (attempt %d) ...', _brokerText(broker), delay, attempt)
+                log.info('Connecting to %s in %.3f s (attempt %d) ...', brokerText(broker), delay, attempt)
                 yield task.deferLater(self._reactor, delay, lambda: None)
             else:
-                log.info('Connecting to %s (attempt %d) ...', _brokerText(broker), attempt)
+                log.info('Connecting to %s (attempt %d) ...', brokerText(broker), attempt)
             try:
                 protocol = yield self._connectTransport(broker, args['connectTimeout'])
             except defer.CancelledError:
                 raise
             except Exception as exc:
                 lastError = exc
-                log.warning('Connection attempt %d to %s failed: %s', attempt, _brokerText(broker), exc)
+                log.warning('Connection attempt %d to %s failed: %s', attempt, brokerText(broker), exc)
                 continue
             if not reconnect:
                 yield self._handshake(protocol, broker)
@@ -404,7 +260,7 @@ class Stomp:
                 yield self._handshake(protocol, broker)
             except (StompConnectionError, StompCancelledError) as exc:
                 lastError = exc
-                log.warning('Reconnect attempt %d to %s failed: %s', attempt, _brokerText(broker), exc)
+                log.warning('Reconnect attempt %d to %s failed: %s', attempt, brokerText(broker), exc)
                 continue
             return broker
 
@@ -416,11 +272,11 @@ class Stomp:
             endpoint: Any = self._endpointFactory(broker, timeout=timeout)
             connecting = endpoint.connect(self._factory)
         except Exception as exc:
-            return defer.fail(StompConnectionError(f'Could not connect: {exc} [{_brokerText(broker)}]', broker=broker))
+            return defer.fail(StompConnectionError(f'Could not connect: {exc} [{brokerText(broker)}]', broker=broker))
 
         def timedOut() -> Exception:
             return StompConnectTimeout(
-                f'Connect timeout: {_brokerText(broker)} [connectTimeout={timeout}]', broker=broker
+                f'Connect timeout: {brokerText(broker)} [connectTimeout={timeout}]', broker=broker
             )
 
         return withTimeout(connecting, timeout, self._reactor, timedOut)
@@ -455,7 +311,7 @@ class Stomp:
         self._failover.connected()
         log.info(
             'Connected to %s (session %s, version %s, server %s)',
-            _brokerText(broker),
+            brokerText(broker),
             self.session.id,
             self.session.version,
             self.session.server,
@@ -481,16 +337,17 @@ class Stomp:
         """Disconnect gracefully: stop dispatching messages, wait for the handlers in flight (at
         most ``timeout`` seconds), send DISCONNECT with a receipt (``receipt``, or one of ours)
         and wait for the RECEIPT (at most ``timeout`` seconds, 10 s when ``None``), so every
-        ACK sent before took effect; then close. Fires like :attr:`disconnected`: ``None``, or
-        errs back with ``reason`` (or what went wrong); when handlers were still running at the
-        ``timeout`` it errs back with :class:`~stompest.error.StompCancelledError` (as in 2.3)
-        while :attr:`disconnected` fires with ``None`` (or ``reason``). A pending connect or
+        ACK sent before took effect; then close. Fires with ``None`` when the connection is
+        closed, or errs back with what went wrong while disconnecting; when handlers were still
+        running at the ``timeout`` (or the RECEIPT for your ``receipt`` did not come) it errs back
+        with :class:`~stompest.error.StompCancelledError` (as in 2.3). ``reason`` is not an
+        error of this Deferred: :attr:`disconnected` errs back with it (as in 2.3). A pending connect or
         reconnect is cancelled. Raises :class:`~stompest.error.StompNotConnectedError` at once
         when there is nothing to disconnect.
 
         :param reason: why (an exception or Failure), as in 2.3. ``failure`` is accepted too.
         """
-        if self._phase == _IDLE:
+        if self._phase == IDLE:
             raise StompNotConnectedError(f'Not connected [{self._config.uri}]', broker=self._broker)
         return self._disconnect(receipt, reason, timeout, failure)
 
@@ -502,24 +359,24 @@ class Stomp:
             reason = reason.value
         if reason is not None and self._disconnectReason is None:
             self._disconnectReason = reason
-        if self._phase == _CONNECTING:
+        if self._phase == CONNECTING:
             log.info('Disconnect requested while connecting: cancelling the connect')
             if self._pending is not None:
                 self._pending.cancel()
             return None
-        if self._phase == _RECONNECTING:
+        if self._phase == RECONNECTING:
             log.info('Disconnect requested while reconnecting: giving up reconnecting')
             closed = self._waitClosed()
             if self._pending is not None:
                 self._pending.cancel()
-            result = yield closed
+            result = yield self._closedBut(closed, reason)
             return result
-        if self._phase == _DISCONNECTING:
-            result = yield self._waitClosed()
+        if self._phase == DISCONNECTING:
+            result = yield self._closedBut(self._waitClosed(), reason)
             return result
-        if self._phase != _CONNECTED:
+        if self._phase != CONNECTED:
             raise StompNotConnectedError(f'Not connected [{self._config.uri}]')
-        self._phase = _DISCONNECTING
+        self._lifecycle.move('disconnect')
         closed = self._waitClosed()
         log.info('Disconnecting%s ...', f' ({reason})' if reason is not None else '')
         self._clearPauses()
@@ -554,10 +411,21 @@ class Stomp:
             if self._protocol is protocol:
                 protocol.close()
                 self._closeCall = self._reactor.callLater(CLOSE_TIMEOUT, self._abortClose, protocol)
-        result = yield closed
+        result = yield self._closedBut(closed, reason)
         if drainError is not None:
             raise drainError
         return result
+
+    def _closedBut(self, closed: defer.Deferred[Any], reason: Any) -> defer.Deferred[Any]:
+        """``closed``, except that the ``reason`` the caller gave is not an error of
+        :meth:`disconnect` itself (2.3: only :attr:`disconnected` errs back with it)."""
+
+        def given(failure: Failure) -> Any:
+            if reason is not None and failure.value is reason:
+                return None
+            return failure
+
+        return closed.addErrback(given)
 
     def _abortClose(self, protocol: StompProtocol) -> None:
         self._closeCall = None
@@ -581,8 +449,8 @@ class Stomp:
 
     def _drop(self, protocol: StompProtocol, reason: BaseException | None) -> None:
         if reason is None:
-            if self._phase == _CONNECTED:
-                self._phase = _DISCONNECTING
+            if self._phase == CONNECTED:
+                self._lifecycle.move('disconnect')
             protocol.close()
             self._closeCall = self._closeCall or self._reactor.callLater(CLOSE_TIMEOUT, self._abortClose, protocol)
         else:
@@ -591,23 +459,30 @@ class Stomp:
     def _onConnectionLost(self, protocol: StompProtocol, reason: Failure) -> None:
         if protocol is not self._protocol:
             return
+        self._inConnectionLost = protocol.inTransportLoss
+        try:
+            self._connectionLost(protocol, reason)
+        finally:
+            self._inConnectionLost = False
+
+    def _connectionLost(self, protocol: StompProtocol, reason: Failure) -> None:
         deliberate = protocol.closeReason
         clean = deliberate is None and self.session.state == StompSession.DISCONNECTING
-        clean = clean or (deliberate is None and self._phase == _DISCONNECTING and protocol.closed)
+        clean = clean or (deliberate is None and self._phase == DISCONNECTING and protocol.closed)
         if deliberate is not None:
             outcome: BaseException | None = deliberate
         elif clean:
             outcome = self._disconnectReason
         else:
             outcome = StompConnectionError(
-                f'Connection lost: {reason.getErrorMessage()} [{_brokerText(self._broker)}]', broker=self._broker
+                f'Connection lost: {reason.getErrorMessage()} [{brokerText(self._broker)}]', broker=self._broker
             )
             outcome.__cause__ = reason.value
         flush = clean and self._disconnectReason is None
         self._teardown(protocol, outcome, flush)
-        if self._phase == _CONNECTED and self._autoReconnect and isinstance(outcome, StompConnectionError):
+        if self._phase == CONNECTED and self._autoReconnect and isinstance(outcome, StompConnectionError):
             self._startReconnect(outcome)
-        elif self._phase in (_CONNECTED, _DISCONNECTING):
+        elif self._phase in (CONNECTED, DISCONNECTING):
             self._finish(outcome)
 
     def _teardown(self, protocol: StompProtocol, outcome: BaseException | None, flush: bool) -> None:
@@ -633,7 +508,7 @@ class Stomp:
         self._rebuildHooks()
 
     def _finish(self, outcome: BaseException | None) -> None:
-        self._phase = _IDLE
+        self._lifecycle.move('closed')
         waiters, self._closeWaiters = self._closeWaiters, []
         usable, self._usableWaiters = self._usableWaiters, []
         for waiter in usable:
@@ -653,7 +528,7 @@ class Stomp:
 
     def _startReconnect(self, cause: BaseException) -> None:
         log.warning('Connection lost (%s): reconnecting', cause)
-        self._phase = _RECONNECTING
+        self._lifecycle.move('lost')
         self._pending = self._establish(reconnect=True)
         self._pending.addBoth(self._reconnectDone)
 
@@ -670,15 +545,15 @@ class Stomp:
             log.error('Reconnecting stopped: %s', outcome)
             self._finish(outcome)
             return
-        self._phase = _CONNECTED
-        log.info('Reconnected to %s', _brokerText(result))
+        self._lifecycle.move('reconnected')
+        log.info('Reconnected to %s', brokerText(result))
         self._notify('onReconnected', result)
         waiters, self._usableWaiters = self._usableWaiters, []
         for waiter in waiters:
             waiter.callback(None)
 
     def _whenUsable(self) -> defer.Deferred:
-        if self._phase != _RECONNECTING:
+        if self._phase != RECONNECTING:
             return defer.succeed(None)
         waiter: defer.Deferred[Any] = defer.Deferred(canceller=self._forgetUsableWaiter)
         self._usableWaiters.append(waiter)
@@ -687,364 +562,6 @@ class Stomp:
     def _forgetUsableWaiter(self, waiter: defer.Deferred[Any]) -> None:
         if waiter in self._usableWaiters:
             self._usableWaiters.remove(waiter)
-
-    # -- incoming frames --------------------------------------------------------------------------
-
-    def _onFrame(self, frame: StompFrame | StompHeartBeat) -> None:
-        if self._hooks['onFrame']:
-            self._notifyEach('onFrame', (frame,))
-        if isinstance(frame, StompHeartBeat):
-            return
-        if log.isEnabledFor(logging.DEBUG):
-            log.debug('Received %s', frame.info())
-        try:
-            command = frame.command
-            if command == StompSpec.MESSAGE:
-                self._onMessage(frame)
-            elif command == StompSpec.RECEIPT:
-                self._onReceipt(frame)
-            elif command == StompSpec.ERROR:
-                self._notify('onError', frame)
-            elif command == StompSpec.CONNECTED:
-                self._onConnected(frame)
-            else:
-                raise StompProtocolError(f'Unexpected frame from the broker: {command!r}', frame=frame)
-        except Exception as exc:
-            log.error('Dropping the connection: %s', exc)
-            if self._protocol is not None:
-                self._drop(self._protocol, exc)
-
-    def _onConnected(self, frame: StompFrame) -> None:
-        self.session.connected(frame)
-        if self._protocol is not None:
-            self._protocol.parser.version = self.session.version
-        self._notify('onConnected', frame)
-
-    def _onMessage(self, frame: StompFrame) -> None:
-        if self._phase == _DISCONNECTING or self.session.state == StompSession.DISCONNECTING:
-            log.info('Ignoring message (disconnecting): %s', frame.info())
-            return
-        try:
-            token = self.session.message(frame)
-            context = self.session.subscription(token)
-        except StompProtocolError as exc:
-            log.error('Dropping message: %s [%s]', exc, frame.info())
-            return
-        if token in self._clientAckTokens:
-            self._unacked[id(frame)] = frame
-        if context is None:
-            log.warning('No handler for subscription %r: message left to the caller [%s]', token, frame.info())
-        hooks = self._hooks
-        for listener in hooks['onMessage']:  # the hottest loop: no getattr, no argument tuple
-            if self._hooks is not hooks and listener not in self._listeners:
-                continue
-            listener.onMessage(self, frame, context)
-
-    def _onReceipt(self, frame: StompFrame) -> None:
-        try:
-            receiptId = self.session.receipt(frame)
-        except StompProtocolError as exc:
-            log.warning('Ignoring receipt: %s', exc)
-            return
-        self._notifyEach('onReceipt', (frame, receiptId))
-
-    # -- back-pressure ----------------------------------------------------------------------------
-
-    def pauseReading(self, key: Any) -> None:
-        """Stop reading from the connection until every ``key`` that paused called
-        :meth:`resumeReading` (ignored while disconnecting: the DISCONNECT receipt must get
-        through). Frames already read are still handled; nothing more is read from the socket."""
-        if self._phase == _DISCONNECTING or self._protocol is None:
-            return
-        if not self._pauses:
-            log.info('Pausing reading (too many messages queued for their handlers)')
-        self._pauses.add(key)
-        self._protocol.pauseReading()
-
-    def resumeReading(self, key: Any) -> None:
-        """Withdraw ``key``'s pause; reading resumes when no pause is left."""
-        if key not in self._pauses:
-            return
-        self._pauses.discard(key)
-        if not self._pauses:
-            self._resumeProtocol()
-
-    def _clearPauses(self) -> None:
-        if self._pauses:
-            self._pauses.clear()
-            self._resumeProtocol()
-
-    def _resumeProtocol(self) -> None:
-        self._resumedAt = self._reactor.seconds()
-        if self._protocol is not None:
-            log.info('Resuming reading')
-            self._protocol.resumeReading()
-
-    # -- outgoing frames --------------------------------------------------------------------------
-
-    def sendFrame(self, frame: StompFrame | StompHeartBeat) -> None:
-        """Write a frame (or heart-beat) now. Raises :class:`~stompest.error.StompConnectionError`
-        when there is no connection."""
-        protocol = self._protocol
-        if protocol is None or protocol.closed:
-            raise StompConnectionError(f'Not connected [{self._config.uri}]', broker=self._broker)
-        if log.isEnabledFor(logging.DEBUG):
-            log.debug('Sending %s', frame.info())
-        protocol.send(frame)
-        self.session.sent()
-
-    def _transmitNow(self, frame: StompFrame) -> defer.Deferred | None:
-        """Tell the ``onSend`` listeners, write ``frame``. ``None`` when nothing is left to wait for
-        (the common case: no receipt); else a Deferred for what the listeners wait for (fires
-        with ``None``). A frame that cannot be written: a failed Deferred."""
-        waits = None
-        hooks = self._hooks
-        # Listeners that only wait for receipts are not called for a frame that asks for none.
-        watchers = () if self._plainFrames and _RECEIPT not in frame.headers else hooks['onSend']
-        for listener in watchers:  # as _notifyEach, unrolled for the hot path
-            if self._hooks is not hooks and listener not in self._listeners:
-                continue
-            result = listener.onSend(self, frame)
-            if result is not None and isinstance(result, defer.Deferred):
-                if waits is None:
-                    waits = [result]
-                else:
-                    waits.append(result)
-        try:
-            protocol = self._protocol  # sendFrame(), inlined on the hot path
-            if protocol is None or protocol.closed:
-                raise StompConnectionError(f'Not connected [{self._config.uri}]', broker=self._broker)
-            if log.isEnabledFor(logging.DEBUG):
-                log.debug('Sending %s', frame.info())
-            protocol.send(frame)
-            self.session.sent()
-        except Exception:
-            failure = Failure()
-            for waiting in waits or ():
-                waiting.addErrback(_toNone)
-                if not waiting.called:
-                    waiting.cancel()
-            return defer.fail(failure)
-        if waits is None:
-            return None
-        return _gather(waits).addCallback(_toNone)
-
-    def _transmit(self, frame: StompFrame) -> defer.Deferred:
-        waiting = self._transmitNow(frame)
-        return defer.succeed(None) if waiting is None else waiting
-
-    def _later(self, build: Callable[[], StompFrame]) -> defer.Deferred:
-        """Build and transmit a frame once the client is usable (after a reconnect)."""
-        return self._whenUsable().addCallback(lambda _: self._transmit(build()))
-
-    @_connected
-    def send(
-        self, destination: str, body: bytes | str = b'', headers: Headers | None = None, receipt: str | None = None
-    ) -> defer.Deferred:
-        """Send a message; fires after it was written (after its RECEIPT, with ``receipt``).
-        While reconnecting, the message waits for the new connection."""
-        if self._phase == _RECONNECTING:
-            return self._later(lambda: self.session.send(destination, body, headers, receipt))
-        try:
-            frame = self.session.send(destination, body, headers, receipt)
-        except Exception:
-            return defer.fail()
-        return self._transmit(frame)
-
-    def subscribe(
-        self,
-        destination: str,
-        headers: Headers | Callable[..., Any] | None = None,
-        receipt: Any = None,
-        listener: Listener | None = None,
-        **listenerOptions: Any,
-    ) -> defer.Deferred[Any]:
-        """Subscribe; fires with the subscription token. ``listener`` (usually a
-        :class:`~stompest.twisted.listener.SubscriptionListener`) handles its messages and is
-        kept for replay after a reconnect.
-
-        The older form of stompest's README, ``subscribe(destination, handler, headers,
-        errorDestination=..., onMessageFailed=...)`` (a callable where ``headers`` is), still
-        works: it means ``subscribe(destination, headers,
-        listener=SubscriptionListener(handler, errorDestination=..., onMessageFailed=...))``,
-        with a :class:`DeprecationWarning`.
-        """
-        if callable(headers) and not isinstance(headers, Mapping):
-            warnings.warn(
-                'subscribe(destination, handler, headers, errorDestination=..., onMessageFailed=...) is deprecated: '
-                'use subscribe(destination, headers, listener=SubscriptionListener(handler, '
-                'errorDestination=..., onMessageFailed=...))',
-                DeprecationWarning,
-                stacklevel=2,
-            )
-            if listener is not None:
-                raise TypeError('subscribe(destination, handler, ...) takes no listener')
-            handler, headers, receipt = headers, receipt, listenerOptions.pop('receipt', None)
-            listener = SubscriptionListener(handler, **listenerOptions)
-        elif listenerOptions:
-            raise TypeError(f'subscribe() got unexpected keyword arguments: {", ".join(sorted(listenerOptions))}')
-        return self._subscribeWhenUsable(destination, headers, receipt, listener)
-
-    @_connected
-    @defer.inlineCallbacks
-    def _subscribeWhenUsable(self, destination: str, headers: Any, receipt: str | None, listener: Any) -> Any:
-        yield self._whenUsable()
-        token = yield self._subscribe(destination, headers, receipt, listener)
-        return token
-
-    @defer.inlineCallbacks
-    def _subscribe(self, destination: str, headers: Headers | None, receipt: str | None, listener: Any) -> Any:
-        frame, token = self.session.subscribe(destination, headers, receipt, listener)
-        if isinstance(listener, Listener):
-            self.add(listener)
-        waiting = self._notify('onSubscribe', frame, listener)  # may set the ack header
-        if frame.headers.get(StompSpec.ACK_HEADER, StompSpec.ACK_AUTO) in StompSpec.CLIENT_ACK_MODES:
-            self._clientAckTokens.add(token)
-        yield waiting
-        yield self._transmit(frame)
-        return token
-
-    @_connected
-    @defer.inlineCallbacks
-    def unsubscribe(self, token: Any, receipt: str | None = None) -> Any:
-        """Unsubscribe (``token`` as :meth:`subscribe` returned it)."""
-        yield self._whenUsable()
-        context = self.session.subscription(token)
-        frame = self.session.unsubscribe(token, receipt)
-        self._clientAckTokens.discard(token)
-        yield self._notify('onUnsubscribe', frame, context)
-        if isinstance(context, Listener):
-            self.remove(context)
-        yield self._transmit(frame)
-
-    def _checkConnected(self) -> None:
-        if self._phase == _IDLE or (self._phase == _CONNECTING and self._protocol is None):
-            raise StompConnectionError(f'Not connected [{self._config.uri}]', broker=self._broker)
-
-    def _forwarding(self, frame: StompFrame, sending: defer.Deferred[Any]) -> None:
-        """:func:`~stompest.twisted.util.sendToErrorDestination` sent a copy of ``frame``."""
-        outcome: defer.Deferred[Any] = defer.Deferred()
-
-        def settle(result: Any) -> Any:
-            outcome.callback(result.value if isinstance(result, Failure) else True)
-            return result
-
-        self._forwards[id(frame)] = (frame, outcome)
-        sending.addBoth(settle)
-
-    def _takeForwarding(self, frame: StompFrame) -> defer.Deferred[Any] | None:
-        """The outcome of the copy of ``frame`` sent to an error destination, if one was sent."""
-        entry = self._forwards.get(id(frame))
-        if entry is None or entry[0] is not frame:
-            return None
-        del self._forwards[id(frame)]
-        return entry[1]
-
-    def _lostWith(self, frame: StompFrame) -> bool:
-        """Whether the connection ``frame`` came on is gone (its ACK would be stale)."""
-        return self._protocol is None or self._staleFrames.get(id(frame)) is frame
-
-    def _retireUnacked(self) -> None:
-        """The connection changed: what was received so far can no longer be acknowledged."""
-        if self._unacked:
-            self._staleFrames.update(self._unacked)
-            self._unacked = weakref.WeakValueDictionary()
-
-    def _isStale(self, frame: StompFrame) -> bool:
-        key = id(frame)
-        if self._staleFrames.get(key) is frame:  # kept: every later ACK/NACK of it is stale too
-            log.warning('Not acknowledging a message received on an earlier connection [%s]', frame.info())
-            return True
-        if self._unacked.get(key) is frame:
-            del self._unacked[key]
-        return False
-
-    @_connected
-    def ack(self, frame: StompFrame, receipt: str | None = None, *, transaction: str | None = None) -> defer.Deferred:
-        """ACK a received MESSAGE (not sent, only logged, if it came on an earlier connection);
-        inside the open ``transaction`` when given (it then takes effect at COMMIT)."""
-        return self._acknowledge(self.session.ack, frame, receipt, transaction)
-
-    @_connected
-    def nack(self, frame: StompFrame, receipt: str | None = None, *, transaction: str | None = None) -> defer.Deferred:
-        """NACK a received MESSAGE (STOMP 1.1+; same stale and ``transaction`` rules as :meth:`ack`)."""
-        return self._acknowledge(self.session.nack, frame, receipt, transaction)
-
-    def _acknowledge(
-        self,
-        build: Callable[[StompFrame, str | None], StompFrame],
-        frame: StompFrame,
-        receipt: str | None,
-        transaction: str | None = None,
-    ) -> defer.Deferred:
-        if self._isStale(frame):
-            return defer.succeed(None)
-        if transaction is not None:
-            build = inTransaction(self.session, build, transaction)
-        if self._phase == _RECONNECTING:
-            return self._later(lambda: build(frame, receipt))
-        try:
-            ackFrame = build(frame, receipt)
-        except Exception:
-            return defer.fail()
-        return self._transmit(ackFrame)
-
-    def _ackNow(self, frame: StompFrame) -> defer.Deferred | None:
-        """ACK for :class:`~stompest.twisted.listener.SubscriptionListener`: ``None`` when the ACK
-        was written (or is stale) and nothing is left to wait for, else a Deferred as :meth:`ack`'s.
-        May raise (the listener logs it)."""
-        key = id(frame)
-        if self._unacked.get(key) is frame and self._phase != _RECONNECTING:
-            del self._unacked[key]  # fresh: _isStale()'s answer without its calls
-        elif self._isStale(frame):
-            return None
-        elif self._phase == _RECONNECTING:
-            return self.ack(frame)
-        if not self._plainFrames or log.isEnabledFor(logging.DEBUG):
-            return self._transmitNow(self.session.ack(frame))
-        # Nobody looks at an ACK without a receipt on its way out (the default ReceiptListener
-        # ignores it): its bytes are written without building it when the session can (no
-        # transaction); what _transmitNow() would do, otherwise.
-        ack = self.session._ackFast(frame)
-        if type(ack) is not bytes:
-            return self._transmitNow(ack)  # type: ignore[arg-type]
-        protocol = self._protocol
-        if protocol is None or protocol.closed:
-            try:
-                raise StompConnectionError(f'Not connected [{self._config.uri}]', broker=self._broker)
-            except StompConnectionError:
-                return defer.fail()
-        protocol.sendBytes(ack)
-        self.session.sent()
-        return None
-
-    def _forgetMessage(self, frame: StompFrame) -> None:
-        """A MESSAGE that will never be acknowledged (dropped before its handler started)."""
-        self._unacked.pop(id(frame), None)
-        self._staleFrames.pop(id(frame), None)
-
-    @_connected
-    @defer.inlineCallbacks
-    def begin(self, transaction: str | None = None, receipt: str | None = None) -> Any:
-        """Begin a transaction; fires with its id (a uuid4 when ``transaction`` is ``None``)."""
-        yield self._whenUsable()
-        frame = self.session.begin(transaction, receipt)
-        yield self._transmit(frame)
-        return frame.headers[StompSpec.TRANSACTION_HEADER]
-
-    @_connected
-    @defer.inlineCallbacks
-    def commit(self, transaction: str, receipt: str | None = None) -> Any:
-        """Commit a transaction."""
-        yield self._whenUsable()
-        yield self._transmit(self.session.commit(transaction, receipt))
-
-    @_connected
-    @defer.inlineCallbacks
-    def abort(self, transaction: str, receipt: str | None = None) -> Any:
-        """Abort a transaction."""
-        yield self._whenUsable()
-        yield self._transmit(self.session.abort(transaction, receipt))
 
     def __repr__(self) -> str:
         return f'Stomp({self._config!r}, phase={self._phase!r})'

@@ -61,6 +61,8 @@ class StompProtocol(Protocol):
         self._paused = False
         self._closed = False
         self._lost = False
+        #: True while the transport's connectionLost is reporting the loss to the owner
+        self.inTransportLoss = False
 
     # -- Twisted's side ---------------------------------------------------------------------------
 
@@ -80,7 +82,11 @@ class StompProtocol(Protocol):
         if self._lost:
             return
         self._lost = self._closed = True
-        self._report(Failure(self.closeReason) if self.closeReason is not None else reason)
+        self.inTransportLoss = True
+        try:
+            self._report(Failure(self.closeReason) if self.closeReason is not None else reason)
+        finally:
+            self.inTransportLoss = False
 
     def _report(self, reason: Failure) -> None:
         callback, self.onConnectionLost = self.onConnectionLost, None
@@ -153,6 +159,13 @@ class StompProtocol(Protocol):
                     transport.loseConnection()
         if reason is not None:
             self._report(Failure(self.closeReason))
+
+    def loseConnection(self) -> None:
+        """Close the transport as if the peer had gone (stompest 2.3's ``StompProtocol`` had this):
+        the client sees an unexpected loss (and reconnects, with ``autoReconnect``)."""
+        transport: Any = self.transport
+        if transport is not None and not self._closed:
+            transport.loseConnection()
 
     def pauseReading(self) -> None:
         """Stop reading from the transport (back-pressure); frames already read are still handed over."""

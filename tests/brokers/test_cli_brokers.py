@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -65,17 +67,18 @@ def test_listenCountNotReachedGivesOneErrorLine(broker, destination):
     assert listened.stderr.decode() == expected
 
 
-def test_benchReportsBothDirections(broker):
+def test_benchReportsBothDirectionsWithinItsWindow(broker):
     bench = stompest(environmentFor(broker), 'bench', '--count', '300', '--size', '50', '--window', '100')
     assert bench.returncode == 0, bench.stderr.decode()
     table = dict(line.rsplit(None, 1) for line in bench.stdout.decode().splitlines())
     assert table['messages produced'] == '300'
     assert table['messages consumed'] == '300'
     assert table['bytes consumed'] == '15,000'
+    assert 1 <= int(table['most in flight']) <= 100
 
 
-def test_demoLosesNothingOnActiveMQ(activemq):
-    demo = stompest(environmentFor(activemq), 'demo', '--count', '300', '--poison', '4')
+def test_demoLosesNothingAndEveryMessageArrivesPersistent(broker):
+    demo = stompest(environmentFor(broker), 'demo', '--count', '300', '--poison', '4')
     assert demo.returncode == 0, demo.stderr.decode()
     rows = dict(line.rsplit(None, 1) for line in demo.stdout.decode().splitlines())
     assert rows == {
@@ -114,11 +117,70 @@ def test_sendAndListenOverTlsWithTheBrokersCa(broker, destination):
     assert json.loads(listened.stdout)['body'] == 'over tls'
 
 
-def test_untrustedCertificateGivesOneErrorLine(activemq, destination):
+def test_untrustedCertificateGivesOneErrorLineWithTheCaHint(activemq, destination):
     sent = stompest(environmentFor(activemq, STOMP_URI=activemq.sslUri), 'send', destination, 'x')
     assert sent.returncode == 1
     stderr = sent.stderr.decode()
-    assert stderr.count('\n') == 1 and 'certificate verif' in stderr
+    assert stderr.count('\n') == 1
+    assert stderr.startswith('stompest: error: certificate of ') and ' not trusted: self-signed certificate' in stderr
+    assert f'(tried {activemq.sslUri} once); hint: ' in stderr and '--ca FILE' in stderr
+
+
+def test_refusedVirtualHostOnRabbitMQHintsAtHostSlash(rabbitmq, destination):
+    sent = stompest(environmentFor(rabbitmq, STOMP_HOST=''), 'send', destination, 'x')  # host: 127.0.0.1
+    assert sent.returncode == 1
+    stderr = sent.stderr.decode()
+    assert stderr.count('\n') == 1
+    assert "refused the connection: Bad CONNECT: Virtual host '127.0.0.1' access denied" in stderr
+    assert stderr.endswith('hint: RabbitMQ reads the CONNECT host header as its virtual host: '
+                           'pass --host / (or STOMP_HOST=/)\n')
+
+
+def started(env: dict[str, str], *argv: str) -> subprocess.Popen:
+    """``python -m stompest ARGV`` running, once its first line is on stderr (it has connected)."""
+    process = subprocess.Popen([sys.executable, '-m', 'stompest', *argv], env=env, cwd=ROOT,
+                               stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert process.stderr is not None
+    first = process.stderr.readline()
+    assert first.startswith(b'stompest: '), first
+    return process
+
+
+def stopped(process: subprocess.Popen, signum: int) -> tuple[int, str, str]:
+    process.send_signal(signum)
+    try:
+        stdout, stderr = process.communicate(timeout=TIMEOUT)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    return process.returncode, stdout.decode(), stderr.decode()
+
+
+def test_interruptedBenchLeavesNothingOnItsQueue(broker, destination):
+    env = environmentFor(broker)
+    bench = started(env, 'bench', '--count', '200000', '--destination', destination)
+    time.sleep(1.5)  # the scenario of issue 11: interrupted after 1.5 s (not a synchronisation)
+    status, stdout, stderr = stopped(bench, signal.SIGTERM)
+    assert status == 128 + signal.SIGTERM, stderr
+    assert 'Traceback' not in stderr
+    table = dict(line.rsplit(None, 1) for line in stdout.splitlines())
+    produced = int(table['messages produced'].replace(',', ''))
+    assert 0 < produced < 200000
+    assert int(table['most in flight'].replace(',', '')) <= 500
+    assert f"nothing left on '{destination}'" in stderr
+    left = stompest(env, 'listen', destination, '--timeout', '1')
+    assert (left.returncode, left.stdout) == (0, b''), left.stderr.decode()
+
+
+def test_demoStopsGracefullyOnSigterm(activemq):
+    demo = started(environmentFor(activemq), 'demo', '--count', '100000')
+    time.sleep(2)  # let it run (not a synchronisation: any moment of the run will do)
+    status, stdout, stderr = stopped(demo, signal.SIGTERM)
+    assert status == 128 + signal.SIGTERM, stderr
+    assert 'Traceback' not in stderr
+    rows = dict(line.rsplit(None, 1) for line in stdout.splitlines())
+    assert 'not accounted for (interrupted)' in rows and 0 < int(rows['sent'].replace(',', '')) < 100000
 
 
 def test_demoOverTlsOnActiveMQ(activemq):

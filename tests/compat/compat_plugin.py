@@ -10,7 +10,8 @@
   full report of every unexpected outcome.
 
 Settings come from the environment (set by ``run.py``): ``COMPAT_REPO``, ``COMPAT_BUILD``,
-``COMPAT_SUITE``, ``COMPAT_EXPECTED``, ``COMPAT_RESULTS``.
+``COMPAT_SUITE``, ``COMPAT_EXPECTED``, ``COMPAT_RESULTS``, ``COMPAT_TRIAL_TIMEOUT`` (trial's
+default per-test timeout, in seconds).
 """
 
 from __future__ import annotations
@@ -56,6 +57,10 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(f'stompest was imported from {origin}, not from this tree ({repo / "stompest"})')
     stompest.__path__.append(str(build / 'stompest'))
     stompest.twisted.__path__.append(str(build / 'stompest' / 'twisted'))
+    import twisted.trial.util
+    timeout = os.environ.get('COMPAT_TRIAL_TIMEOUT')
+    if timeout:
+        twisted.trial.util.DEFAULT_TIMEOUT_DURATION = float(timeout)
     _entries.update(expectations.load(Path(os.environ['COMPAT_EXPECTED'])))
     _result.filtered = bool(config.getoption('keyword') or config.getoption('markexpr')
                             or any('::' in arg for arg in config.args))

@@ -85,6 +85,15 @@ def constants(host: str, port: int, sslPort: int) -> tuple[tuple[str, str, str],
     )
 
 
+#: Run-time settings, not rewrites. A trial test whose Deferred never fires waits for trial's
+#: timeout, 120 s by default: 26 such tests once took 26 min. 15 s is 4 times the slowest of
+#: 2.3's Twisted tests here (the heart-beat ones, 3 to 4 s), and bounds a suite that hangs
+#: test after test to about 7 min.
+TRIAL_TIMEOUT = 15.0
+#: The most one suite may take (s); past it, the run stops and fails.
+SUITE_TIMEOUT = 600.0
+
+
 class CompatError(Exception):
     """The harness itself cannot go on (download, checksum, extraction, broker)."""
 
@@ -181,7 +190,7 @@ def build(sdists: dict[str, Path], host: str, port: int, sslPort: int) -> list[s
         'python_files = *_test.py\n'
         # Twisted trial cases run their own reactor; pytest-twisted's greenlet reactor would clash.
         'addopts = -p no:cacheprovider -p no:twisted -p compat_plugin --continue-on-collection-errors\n'
-        'timeout = 180\n', encoding='utf-8')
+        'timeout = 120\n', encoding='utf-8')
     return written
 
 
@@ -209,13 +218,16 @@ def runSuite(python: str, suite: str, extra: Sequence[str]) -> expectations.Suit
     results = RESULTS / f'{suite}.json'
     results.unlink(missing_ok=True)
     env = dict(os.environ, COMPAT_REPO=str(REPO), COMPAT_BUILD=str(BUILD), COMPAT_SUITE=suite,
-               COMPAT_EXPECTED=str(EXPECTED), COMPAT_RESULTS=str(results),
+               COMPAT_EXPECTED=str(EXPECTED), COMPAT_RESULTS=str(results), COMPAT_TRIAL_TIMEOUT=str(TRIAL_TIMEOUT),
                PYTHONPATH=os.pathsep.join([str(REPO), str(HERE)]), PYTHONDONTWRITEBYTECODE='1')
     command = [python, '-m', 'pytest', '-c', str(BUILD / 'pytest.ini'), '--rootdir', str(BUILD),
                '-q', '--tb=no', *extra, *[str(BUILD / module) for module in modules]]
     say(f'--- {title}: pytest {" ".join(modules)}')
     started = time.monotonic()
-    done = subprocess.run(command, cwd=REPO, env=env)
+    try:
+        done = subprocess.run(command, cwd=REPO, env=env, timeout=SUITE_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        raise CompatError(f'the {title} suite took more than {SUITE_TIMEOUT:.0f} s: stopped') from None
     say(f'--- {title}: {time.monotonic() - started:.1f} s, pytest exit status {done.returncode}')
     if done.returncode not in (0, 1) or not results.exists():
         raise CompatError(f'pytest did not complete the {title} suite (exit status {done.returncode})')

@@ -97,7 +97,8 @@ def test_anyChunkingYieldsTheSameFrames(case, sizes, beats):
     for piece in pieces:
         chunked.extend(feed(parser, piece))
     assert chunked == whole
-    assert sum(isinstance(item, StompHeartBeat) for item in whole) == beats * len(sent)
+    beatsSent = 0 if version == StompSpec.VERSION_1_0 else beats * len(sent)  # 1.0 has no heart-beats
+    assert sum(isinstance(item, StompHeartBeat) for item in whole) == beatsSent
 
 
 _SOUP = st.lists(

@@ -90,9 +90,8 @@ def test_contentLengthBodyNotFollowedByNulFailsWhenTheByteArrives():
     parser = StompParser(V12)
     wire = b'MESSAGE\ncontent-length:3\n\nabc'
     assert feedBytes(parser, wire) == []
-    parser.add(b'X')
     with pytest.raises(StompFrameError, match='Frame not terminated by NUL'):
-        parser.get()
+        parser.add(b'X')  # add() reads the frame at once
 
 
 def test_versionChangeWhileWaitingReadsTheFrameAgain():
@@ -128,6 +127,10 @@ def test_oneByteAtATimeGivesWhatTheWholeWireGives(wire, version):
                 parser.add(wire)
                 frames.extend(iter(parser.get, parser.SENTINEL))
         except StompFrameError as error:
+            try:  # add() raised: what it read before the error can still be got
+                frames.extend(iter(parser.get, parser.SENTINEL))
+            except StompFrameError:
+                pass
             return frames, type(error).__name__
         return frames, None
 

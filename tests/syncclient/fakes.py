@@ -147,11 +147,15 @@ class AutoBroker:
     :param dropAfterSends: hang up (without a receipt) on receiving this many SENDs in total
         (``None``: never).
     :param answerReceipts: send RECEIPTs at all.
+    :param refuse: answer a SEND to this destination with an ERROR frame instead of a receipt.
     """
 
-    def __init__(self, dropAfterSends: int | None = None, answerReceipts: bool = True) -> None:
+    def __init__(
+        self, dropAfterSends: int | None = None, answerReceipts: bool = True, refuse: str | None = None
+    ) -> None:
         self.dropAfterSends = dropAfterSends
         self.answerReceipts = answerReceipts
+        self.refuse = refuse
         self.received: list[tuple[int, StompFrame]] = []  # (connection number, frame)
         self.connections = 0
         self._lock = threading.Lock()
@@ -195,6 +199,8 @@ class AutoBroker:
                     elif frame.command == 'SEND' and self.dropAfterSends is not None and sends == self.dropAfterSends:
                         sock.close()
                         return
+                    elif frame.command == 'SEND' and frame.headers.get('destination') == self.refuse:
+                        sock.sendall(wire('ERROR', {'message': f'refused {self.refuse}'}))
                     elif 'receipt' in frame.headers and self.answerReceipts:
                         sock.sendall(wire('RECEIPT', {'receipt-id': frame.headers['receipt']}))
         except OSError:

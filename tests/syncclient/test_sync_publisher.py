@@ -7,7 +7,7 @@ import threading
 import pytest
 
 from stompest.config import StompConfig
-from stompest.error import StompConnectionError
+from stompest.error import StompConnectionError, StompProtocolError
 from stompest.sync import Stomp, StompPublisher
 from tests.syncclient.fakes import AutoBroker
 
@@ -89,6 +89,19 @@ def test_missingReceiptRetriesOnceThenRaises():
         with pytest.raises(StompConnectionError, match=r'No RECEIPT .*receiptTimeout=0\.05'):
             publisher.send('/queue/a', b'x')
         assert broker.connections == 2
+        publisher.close()
+    finally:
+        broker.close()
+
+
+def test_anErrorFrameInsteadOfTheReceiptRaisesProtocolError():
+    broker = AutoBroker(refuse='/queue/forbidden')
+    try:
+        publisher = publisherOn(broker, receipts=True)
+        publisher.send('/queue/a', b'fine')
+        with pytest.raises(StompProtocolError, match='refused /queue/forbidden') as info:
+            publisher.send('/queue/forbidden', b'no')
+        assert info.value.frame.command == 'ERROR'
         publisher.close()
     finally:
         broker.close()

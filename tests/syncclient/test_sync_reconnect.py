@@ -127,7 +127,7 @@ def test_framesTheProgramBuiltOrDroppedAreNotTracked(network):
     client.receiveFrame()  # dropped by the program at once
     lose(client, network.peers[-1])
     gc.collect()
-    assert len(client._stale) == 0 and len(client._delivered) == 0
+    assert len(client._stale) == 0 and all(ref() is None for ref in client._delivered)
     client.connect()
     network.peers[-1].frames()
     from stompest.protocol.frame import StompFrame
@@ -137,3 +137,17 @@ def test_framesTheProgramBuiltOrDroppedAreNotTracked(network):
     client.ack(built)  # never received: sent as asked (2.3 programs and tests do this)
     [ack] = network.peers[-1].frames()
     assert ack.headers == {'id': 'a9'}
+
+
+def test_theListOfDeliveredFramesStaysBoundedWhileFramesAreDropped(network):
+    client, _, _ = makeClient(network, version='1.2')
+    client.connect()
+    client.subscribe('/queue/a', {'id': 'in', 'ack': 'auto'})
+    network.peers[-1].writeInBackground(message('m', 'a') * 5000)
+    kept = [client.receiveFrame() for _ in range(10)]  # the program holds on to these
+    for _ in range(4990):
+        client.receiveFrame()  # and drops these at once
+    assert len(client._delivered) < 2 * 1024
+    lose(client, network.peers[-1])
+    client.connect()
+    assert sorted(client._stale) == sorted(id(frame) for frame in kept)

@@ -463,3 +463,33 @@ def test_connectionPropertyAndDeliverToASubscription(broker):
     [message] = peer.read()
     assert (message.body, message.headers['x'], message.headers['ack']) == (b'pushed', '1', 'ack-m-7')
     assert [d.ackId for d in broker.connection.unacked()] == ['ack-m-7']
+
+
+@pytest.mark.parametrize('value', ['abc', '1000', '-1,0'])
+def test_unreadableHeartBeatHeaderIsAnErrorAndCloses(broker, value):
+    peer = Peer(broker)
+    [error] = peer.send('CONNECT', {'accept-version': '1.2', 'heart-beat': value})
+    assert error.command == 'ERROR' and error.headers['message'] == f'Invalid heart-beat header: {value}'
+    assert peer.closed
+
+
+def test_aBrokerThatIgnoresTransactionsAppliesAtOnceAndAnswersReceipts():
+    broker = MemoryBroker(transactional=False)
+    peer = Peer(broker)
+    peer.connect()
+    assert commands(peer.send('BEGIN', {'transaction': 't', 'receipt': 'b'})) == ['RECEIPT']
+    peer.send('SEND', {'destination': '/queue/out', 'transaction': 't'}, b'at once')
+    assert broker.bodies('/queue/out') == [b'at once']
+    assert commands(peer.send('COMMIT', {'transaction': 'never-begun', 'receipt': 'c'})) == ['RECEIPT']
+
+
+def test_handleActsOnAFrameAgain(broker):
+    peer = Peer(broker)
+    peer.connect()
+    broker.answerReceipts = False
+    peer.send('SEND', {'destination': '/queue/a', 'receipt': 'late'}, b'x')
+    broker.answerReceipts = True
+    peer.connection.handle(peer.connection.framesOf('SEND')[0])
+    assert [f.headers['receipt-id'] for f in peer.read()] == ['late']
+    assert broker.bodies('/queue/a') == [b'x', b'x']  # acted on twice; recorded once
+    assert peer.connection.commands() == ['CONNECT', 'SEND']

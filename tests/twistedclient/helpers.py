@@ -97,8 +97,44 @@ class FakeBroker(BrokerProtocol):
         return self.kit.frames
 
     @property
+    def answerReceipts(self) -> bool:
+        return self.broker.answerReceipts
+
+    @answerReceipts.setter
+    def answerReceipts(self, value: bool) -> None:
+        self.broker.answerReceipts = value
+
+    @property
+    def answerConnect(self) -> bool:
+        return self.broker.answerConnect
+
+    @answerConnect.setter
+    def answerConnect(self, value: bool) -> None:
+        self.broker.answerConnect = value
+
+    @property
+    def refuse(self) -> str | None:
+        return self.broker.refuse
+
+    @refuse.setter
+    def refuse(self, value: str | None) -> None:
+        self.broker.refuse = value
+
+    def handle(self, frame: StompFrame) -> None:
+        self.kit.handle(frame)
+
+    @property
     def lost(self) -> bool:
         return not self.kit.isOpen
+
+    @property
+    def answerReceipts(self) -> bool:
+        """Whether the broker answers receipts (settable while the test runs)."""
+        return self.broker.answerReceipts
+
+    @answerReceipts.setter
+    def answerReceipts(self, value: bool) -> None:
+        self.broker.answerReceipts = value
 
     def commands(self) -> list[str]:
         return self.kit.commands()

@@ -12,7 +12,7 @@ from twisted.internet.testing import MemoryReactorClock
 
 from stompest.config import StompConfig
 from stompest.error import StompCancelledError, StompConnectionError
-from stompest.protocol.frame import StompHeartBeat
+from stompest.protocol.frame import StompFrame, StompHeartBeat
 from stompest.protocol.spec import StompSpec
 from stompest.twisted import Stomp
 from stompest.twisted.listener import HeartBeatListener, Listener, ReceiptListener, SubscriptionListener
@@ -41,6 +41,7 @@ def connected(version='1.2', broker=None, **kwargs):
 
 
 def closeCleanly(reactor, client, link):
+    link.broker.answerReceipts = True
     disconnecting = client.disconnect()
     link.pump()
     successOf(disconnecting)
@@ -258,8 +259,7 @@ def test_errorDestinationCopyIsClonedPersistentWithMessageFailedAndAckedOnlyAfte
         assert reserved not in copy.headers
     assert 'receipt' in copy.headers
     assert link.broker.framesOf('ACK') == []  # not before the broker confirmed the copy
-    broker.answerReceipts = True
-    broker.handle(copy)  # the RECEIPT now
+    link.broker.write(StompFrame('RECEIPT', {'receipt-id': copy.headers['receipt']}))  # the RECEIPT now
     link.pump()
     assert link.broker.commands()[-1] == 'ACK'
     closeCleanly(reactor, client, link)

@@ -246,8 +246,11 @@ def test_connectionLostBeforeConnectedFailsConnect():
     reactor, endpoints, client = makeClient()
     connecting = client.connect()
     link = endpoints.attempts[0].succeed(FakeBroker(answerConnect=False))
-    link.close()
-    failureOf(connecting, StompConnectionError)
+    link.close()  # the transport's connectionLost (a refused TLS handshake ends this way)
+    assertNoResult(connecting)  # not while the transport is still inside connectionLost ...
+    reactor.advance(0)
+    failureOf(connecting, StompConnectionError)  # ... but right after it
+    assert client.session.state == 'disconnected'
     assert reactor.getDelayedCalls() == []
 
 

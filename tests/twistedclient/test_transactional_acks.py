@@ -8,7 +8,7 @@ import pytest
 from twisted.internet.testing import MemoryReactorClock
 
 from stompest.config import StompConfig
-from stompest.error import StompProtocolError
+from stompest.error import StompConnectionError, StompProtocolError
 from stompest.twisted import Stomp
 from stompest.twisted.listener import SubscriptionListener
 
@@ -73,6 +73,14 @@ def test_uncheckedSessionSendsAnyTransaction():
 
 
 def test_staleFrameIsNotAcknowledgedEvenInATransaction():
+    reactor, client, link, frame = consumer()
+    link.close()
+    failureOf(client.disconnected)
+    with pytest.raises(StompConnectionError):  # not connected: 2.3's @connected rule comes first
+        client.ack(frame, transaction='tx-1')
+
+
+def test_frameOfAnEarlierConnectionIsNotAcknowledgedInATransaction():
     reactor, client, link, frame = consumer(autoReconnect=True)
     link.close()
     second = client.endpoints.attempts[1].succeed()
