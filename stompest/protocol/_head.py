@@ -23,6 +23,8 @@ Head = tuple[str, dict[str, str], list[tuple[str, str]] | None, int | None]
 _SHOWN = 100  # characters of offending wire text quoted in an error message
 _CONTENT_LENGTH = StompSpec.CONTENT_LENGTH_HEADER
 _V10 = StompSpec.VERSION_1_0
+_V12 = StompSpec.VERSION_1_2
+_UNESCAPED_V12 = StompSpec.COMMANDS_ESCAPE_EXCLUDED[_V12]
 _COMMANDS = StompSpec.COMMANDS
 _BODY_ALLOWED = StompSpec.COMMANDS_BODY_ALLOWED
 
@@ -95,6 +97,13 @@ def readHead(
     command = lines[0]
     if command not in _COMMANDS[version]:
         raise StompFrameError(f'Invalid command (version {version}): {shown(command)}')
+    if version == _V12 and '\r' in head and command not in _UNESCAPED_V12:
+        # 1.2 escapes a CR in a name or value as \r, so a raw one not ending its line is an error.
+        for line in lines:
+            if '\r' in line:
+                raise StompFrameError(
+                    f'Raw carriage return in a header line (version 1.2): {shown(line)} [command {command}]'
+                )
     count = len(lines) - 1
     if count > maxHeaders:
         raise tooManyHeaders(count, maxHeaders)

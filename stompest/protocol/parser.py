@@ -21,7 +21,8 @@ How received bytes are read, and where stompest is more tolerant than the letter
 * **Header text** is decoded as UTF-8 in every version. STOMP 1.0 says ASCII, but brokers pass
   UTF-8 through, and ASCII is a subset. Bytes that are not UTF-8 are a :class:`StompFrameError`.
 * **Escapes** (``\\\\`` ``\\n`` ``\\c``, and ``\\r`` in 1.2) are decoded in 1.1 and 1.2, never in 1.0
-  and never in CONNECT, STOMP or CONNECTED frames; an undefined escape is a fatal error.
+  and never in CONNECT, STOMP or CONNECTED frames; an undefined escape is a fatal error. In 1.2 a
+  raw CR inside a header line (other than the one before its LF) is an error too: 1.2 escapes it.
 * **Colons.** A header line is split at its *first* colon; the rest of the line, raw colons
   included, is the value (1.0 message ids contain raw colons and ActiveMQ sends them). A header
   line without a colon is an error; an empty name is a header like any other (``:x`` gives the

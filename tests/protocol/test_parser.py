@@ -144,6 +144,13 @@ def test_crlfEndsTheHeadInVersion12WithoutHeaders(chunk):
     assert parse(b'RECEIPT\r\n\r\n\x00\r\n', V12, chunk) == [StompFrame('RECEIPT')]
 
 
+@pytest.mark.parametrize('chunk', CHUNKS)
+@pytest.mark.parametrize('wire', [b'SEND\ndestination:\rqueue\n\n\x00', b'SEND\r\nx\r:y\r\n\r\n\x00'])
+def test_rawCrInsideAHeaderLineIsAnErrorIn12(wire, chunk):
+    # 1.2 escapes a CR as \r; only a CR right before the LF is (part of) a line end.
+    assert 'Raw carriage return in a header line' in str(fails(wire, V12, chunk))
+
+
 @pytest.mark.parametrize('version', [V10, V11])
 @pytest.mark.parametrize('chunk', CHUNKS)
 def test_crBeforeLfIsPartOfTheValueBefore12(version, chunk):
