@@ -475,11 +475,15 @@ def message(frame: StompFrame) -> Token:
     """The token of the subscription a received MESSAGE belongs to.
 
     1.1 and 1.2 name it by the ``subscription`` header (required); 1.0 by ``subscription`` when the
-    broker sent one, else by ``destination``.
+    broker sent one, else by ``destination``. A MESSAGE without ``message-id`` is refused in every
+    version (it could never be acknowledged).
     """
     _checkReceived(frame, StompSpec.MESSAGE)
     version = StompSpec.version(frame.version)
     headers = frame.headers
+    if StompSpec.MESSAGE_ID_HEADER not in headers:  # every version requires it (2.3 checked it too)
+        name = StompSpec.MESSAGE_ID_HEADER
+        raise StompProtocolError(f'MESSAGE without header {name!r} (version {version})', frame=frame)
     subscription = headers.get(StompSpec.SUBSCRIPTION_HEADER)
     if subscription is not None:
         return (StompSpec.ID_HEADER, subscription)

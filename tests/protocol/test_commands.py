@@ -491,6 +491,14 @@ def test_messageOneZeroNeedsSomethingToKeyBy():
         commands.message(received('MESSAGE', {'message-id': 'm'}, version=V10))
 
 
+@pytest.mark.parametrize('version', ALL)
+def test_messageNeedsAMessageId(version):
+    # As in stompest 2.3 (its sync_client_test test_subscribe_matching_and_corner_cases).
+    frame = received('MESSAGE', {'destination': '/queue/a', 'subscription': 's'}, version=version)
+    with pytest.raises(StompProtocolError, match="MESSAGE without header 'message-id'"):
+        commands.message(frame)
+
+
 def test_messageRefusesOtherFrames():
     with pytest.raises(StompProtocolError, match='Expected a MESSAGE frame'):
         commands.message(StompHeartBeat())
