@@ -103,10 +103,8 @@ QUIRKS['activemq2'] = QUIRKS['activemq']
 
 #: scripts/brokers moves every port by STOMPEST_BROKERS_PORT_OFFSET (two checkouts, two broker sets).
 PORT_OFFSET = int(os.environ.get('STOMPEST_BROKERS_PORT_OFFSET') or 0)
-_PORTS = {
-    name: (plain + PORT_OFFSET, tls + PORT_OFFSET)
-    for name, (plain, tls) in {'activemq': (61613, 61614), 'activemq2': (61615, 61616), 'rabbitmq': (61623, 61624)}.items()
-}
+_BASE_PORTS = {'activemq': (61613, 61614), 'activemq2': (61615, 61616), 'rabbitmq': (61623, 61624)}
+_PORTS = {name: (plain + PORT_OFFSET, tls + PORT_OFFSET) for name, (plain, tls) in _BASE_PORTS.items()}
 _CA_FILES = {
     'activemq': STATE / 'activemq' / 'conf' / 'broker-cert.pem',
     'activemq2': STATE / 'activemq2' / 'conf' / 'broker-cert.pem',
