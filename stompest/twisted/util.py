@@ -176,8 +176,8 @@ def defaultEndpointFactory(reactor: Any, sslContext: Any = None) -> EndpointFact
 
 
 def withTimeout(
-    deferred: defer.Deferred, timeout: float | None, clock: Any, error: Callable[[], Exception]
-) -> defer.Deferred:
+    deferred: defer.Deferred[Any], timeout: float | None, clock: Any, error: Callable[[], Exception]
+) -> defer.Deferred[Any]:
     """``deferred``, cancelled after ``timeout`` seconds on ``clock``; its timeout then surfaces as
     ``error()`` (a stompest error) instead of Twisted's ``TimeoutError``. ``None`` means no timeout."""
     if timeout is None:
