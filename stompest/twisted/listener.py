@@ -175,6 +175,8 @@ class HeartBeatListener(Listener):
 
     def _send(self, connection: Stomp, interval: float) -> None:
         self._sendCall = None
+        if not connection.session.clientHeartBeat:
+            return  # the session no longer asks for heart-beats (2.3's tests turn them off so)
         last = connection.session.lastSent
         if last is None or connection.reactor.seconds() - last >= interval - _EPSILON:
             try:
