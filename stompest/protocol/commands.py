@@ -66,6 +66,7 @@ __all__ = [
     'Token',
     'abort',
     'ack',
+    'acknowledgeBytes',
     'beat',
     'begin',
     'commit',
@@ -364,21 +365,23 @@ def _acknowledge(
 _ACK_WIRE: dict[tuple[str, str | None], tuple[str, tuple[tuple[str, str, bool], ...], bool, str]] = {}
 
 
-def _acknowledgeFast(
+def acknowledgeBytes(
     command: str,
     frame: StompFrame,
-    transactions: Collection[str] | None,
-    receipt: str | None,
-    version: str | None,
+    transactions: Collection[str] | None = None,
+    receipt: str | None = None,
+    version: str | None = None,
 ) -> bytes | StompFrame:
-    """What ``bytes(_acknowledge(...))`` gives (after the same checks, with the same errors), or,
-    off the fast path, the frame ``_acknowledge(...)`` builds (unserialised, so that an error in
-    serialising it is raised where it always was: by ``bytes()``).
+    """The ACK or NACK (``command``) of a received MESSAGE ``frame`` as bytes, for a client's hot
+    path: what ``bytes(ack(...))`` (or ``nack``) gives, after the same checks, with the same
+    errors; or, off the fast path, the frame :func:`ack` builds (unserialised, so that an error in
+    serialising it is raised where it always was: by ``bytes()``). The parameters are those of
+    :func:`ack`.
 
     The fast path writes the bytes without building a frame: no receipt, no open transaction,
     and header values that are plain text (no backslash, no line break, so that a colon is the
     one character an escape may stand for). For a consumer that acknowledges each message this
-    is most of the per-message cost of the ACK."""
+    is most of the per-message cost of the ACK (measured: docs/benchmarks-e2e.rst, "ACKs without frames")."""
     key = (command, frame.version or version)
     try:
         resolved, names, escaped, codec = _ACK_WIRE[key]
