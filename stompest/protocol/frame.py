@@ -35,7 +35,7 @@ __all__ = ['StompFrame', 'StompHeartBeat', 'Headers']
 #: What the API accepts as headers: a mapping, or ``(name, value)`` pairs (stompest 2.3 took both).
 Headers = Mapping[str, Any] | Iterable[tuple[str, Any]]
 
-_MASKED = '********'
+_MASKED = StompSpec.PASSCODE_MASK
 _CODECS = StompSpec.CODECS
 _CONTENT_LENGTH = StompSpec.CONTENT_LENGTH_HEADER
 _DEFAULT_VERSION = StompSpec.DEFAULT_VERSION
