@@ -93,7 +93,7 @@ from typing import Any
 
 from stompest.error import StompConnectTimeout, StompFailoverUriError
 
-__all__ = ['StompFailoverTransport', 'StompFailoverUri', 'isLocalHost']
+__all__ = ['StompFailoverTransport', 'StompFailoverUri', 'brokerUri', 'hostPort', 'isLocalHost']
 
 #: A broker as a dict: ``{'protocol': 'tcp' | 'ssl', 'host': str, 'port': int}``.
 Broker = dict[str, Any]
@@ -286,14 +286,30 @@ class StompFailoverUri:
                 raise self._error(f'Invalid value for option {name} ({exc})', value) from None
         for broker in self.options.get(_PRIORITY_URIS) or []:
             if broker not in self.brokers:
-                raise self._error(f'Invalid {_PRIORITY_URIS} entry (not in the broker list)', _brokerUri(broker))
+                raise self._error(f'Invalid {_PRIORITY_URIS} entry (not in the broker list)', brokerUri(broker))
 
 
-def _brokerUri(broker: Broker) -> str:
+def hostPort(broker: Broker) -> str:
+    """``host:port`` of a broker (as :attr:`StompFailoverUri.brokers` lists them), an IPv6 literal
+    host in brackets so that the port cannot be mistaken for part of the address.
+
+    >>> hostPort({'protocol': 'tcp', 'host': '::1', 'port': 61613})
+    '[::1]:61613'
+    """
     host = broker['host']
-    if ':' in host:
-        host = f'[{host}]'
-    return f"{broker['protocol']}://{host}:{broker['port']}"
+    return f'[{host}]:{broker["port"]}' if ':' in host else f'{host}:{broker["port"]}'
+
+
+def brokerUri(broker: Broker) -> str:
+    """A broker as URI text, ``protocol://host:port`` (IPv6 in brackets), for logs and errors,
+    and for a config that names this one broker.
+
+    >>> brokerUri({'protocol': 'tcp', 'host': '::1', 'port': 61613})
+    'tcp://[::1]:61613'
+    >>> brokerUri({'protocol': 'ssl', 'host': 'broker', 'port': 61614})
+    'ssl://broker:61614'
+    """
+    return f'{broker["protocol"]}://{hostPort(broker)}'
 
 
 def isLocalHost(host: str) -> bool:

@@ -23,6 +23,7 @@ from typing import Any
 
 from stompest.error import StompConnectionError
 from stompest.protocol import commands
+from stompest.protocol.failover import brokerUri
 from stompest.protocol.frame import StompFrame, StompHeartBeat
 from stompest.protocol.parser import StompParser
 
@@ -240,11 +241,3 @@ def errorText(frame: StompFrame) -> str:
 
 
 _ERROR_TEXT_LIMIT = 200
-
-
-def brokerUri(broker: dict[str, Any]) -> str:
-    """``protocol://host:port`` of a failover URI's broker (IPv6 hosts in brackets), for log lines."""
-    host = broker['host']
-    if ':' in host:
-        host = f'[{host}]'
-    return f'{broker["protocol"]}://{host}:{broker["port"]}'

@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from stompest.error import StompConnectionError, StompConnectTimeout, StompError, StompFailoverUriError
-from stompest.protocol.failover import StompFailoverTransport, StompFailoverUri, isLocalHost
+from stompest.protocol.failover import StompFailoverTransport, StompFailoverUri, brokerUri, hostPort, isLocalHost
 
 DEFAULTS = {
     'initialReconnectDelay': 10,
@@ -661,3 +661,9 @@ def test_aSubclassMayOverrideIsLocalHost():
 
     transport = Transport('failover:(tcp://a:1,tcp://b:2)?randomize=false,priorityBackup=true')
     assert [host for (host, _) in take(transport, 2)] == ['b', 'a']
+
+
+def test_brokerUriRoundTripsEachBrokerWithIpv6InBrackets() -> None:
+    uri = StompFailoverUri('failover:(tcp://[::1]:61613,ssl://broker:61614,tcp://127.0.0.1:1)')
+    assert [brokerUri(broker) for broker in uri.brokers] == ['tcp://[::1]:61613', 'ssl://broker:61614', 'tcp://127.0.0.1:1']
+    assert [hostPort(broker) for broker in uri.brokers] == ['[::1]:61613', 'broker:61614', '127.0.0.1:1']
