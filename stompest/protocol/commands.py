@@ -56,8 +56,8 @@ from stompest.protocol._checks import (
     _parseHeartBeats,
     _receipt,
     _string,
-    _versions,
     _withReceipt,
+    offeredVersions,
 )
 from stompest.protocol.frame import Headers, StompFrame, StompHeartBeat
 from stompest.protocol.spec import StompSpec
@@ -173,7 +173,7 @@ def _connect(
     host: str | None,
     heartBeats: tuple[int, int] | None,
 ) -> StompFrame:
-    offered = _versions(versions)
+    offered = offeredVersions(versions)
     highest = offered[-1]
     _checkCommand(command, highest)
     if heartBeats is not None:
@@ -460,7 +460,7 @@ def connected(
     is not two non-negative integers of at most :attr:`StompSpec.MAX_HEART_BEAT` raises
     :class:`~stompest.error.StompProtocolError` (as stompest 2.3 did, huge values aside).
     """
-    offered = _versions(versions)
+    offered = offeredVersions(versions)
     _checkReceived(frame, StompSpec.CONNECTED)
     headers = frame.headers
     version = headers.get(StompSpec.VERSION_HEADER, StompSpec.VERSION_1_0)

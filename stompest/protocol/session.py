@@ -73,13 +73,14 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from stompest.error import StompProtocolError
 from stompest.protocol import commands
+from stompest.protocol._checks import offeredVersions
 from stompest.protocol.commands import Token
-from stompest.protocol.frame import Headers, StompFrame, StompHeartBeat
+from stompest.protocol.frame import Headers, StompFrame, StompHeartBeat, copyHeaders
 from stompest.protocol.spec import StompSpec
 
 __all__ = ['COMMAND_STATES', 'StompSession', 'inTransaction']
@@ -280,17 +281,13 @@ class StompSession:
     def _offered(self, versions: Iterable[str] | None) -> list[str]:
         if versions is None:
             return StompSpec.versions(self._highestVersion)
-        if isinstance(versions, str):
-            raise StompProtocolError(f'Versions must be a list of versions, not a string: {versions!r}')
-        offered = sorted({StompSpec.version(v) for v in versions}, key=StompSpec.VERSIONS.index)
+        offered = offeredVersions(versions)
         allowed = StompSpec.versions(self._highestVersion)
         for version in offered:
             if version not in allowed:
                 raise StompProtocolError(
                     f'Version is higher than the session allows: {version!r} [session version {self._highestVersion}]'
                 )
-        if not offered:
-            raise StompProtocolError('No version offered: []')
         return offered
 
     def connected(self, frame: StompFrame) -> None:
@@ -371,7 +368,7 @@ class StompSession:
         if token in self._subscriptions:
             raise StompProtocolError(f'Already subscribed: {token!r}')
         newReceipt = self._newReceipt(frame)
-        remembered = _headerDict(headers)
+        remembered = copyHeaders(headers)
         if token[0] == StompSpec.ID_HEADER:
             remembered.setdefault(StompSpec.ID_HEADER, token[1])
         remembered.pop(StompSpec.RECEIPT_HEADER, None)
@@ -529,11 +526,6 @@ class StompSession:
     def _addReceipt(self, receiptId: str | None) -> None:
         if receiptId is not None:
             self._receipts.add(receiptId)
-
-
-def _headerDict(headers: Headers | None) -> dict[str, Any]:
-    items = headers.items() if isinstance(headers, Mapping) else (headers or ())
-    return dict(items)
 
 
 #: A session's ``ack`` or ``nack``: builds the frame for a MESSAGE, with an optional receipt.
