@@ -74,6 +74,7 @@ __all__ = [
     'connected',
     'disconnect',
     'error',
+    'errorText',
     'message',
     'nack',
     'negotiateHeartBeat',
@@ -513,6 +514,16 @@ def error(frame: StompFrame) -> str:
     if text is not None:
         return text
     return frame.body.decode(StompSpec.codec(StompSpec.VERSION_1_2), 'replace')
+
+
+def errorText(frame: StompFrame, limit: int = 200) -> str:
+    """A received ERROR frame in one line for an exception or a log: its ``message`` header and
+    the first line of its body (when that says more), cut to ``limit`` characters and ``...``."""
+    message = error(frame)
+    detail = frame.body.decode('utf-8', 'replace').strip().split('\n', 1)[0].strip()
+    if detail and detail != message:
+        message = f'{message}: {detail}' if message else detail
+    return message if len(message) <= limit else message[:limit] + '...'
 
 
 # --- helpers -------------------------------------------------------------------------------------
