@@ -27,7 +27,9 @@ from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from typing import Any
 
 from stompest.error import StompEncodingError, StompProtocolError
-from stompest.protocol._escape import checkUnescaped, escaper
+from stompest.protocol._escape import ESCAPERS as _ESCAPERS
+from stompest.protocol._escape import checkUnescaped
+from stompest.protocol._escape import escaper as _escaper
 from stompest.protocol.spec import StompSpec
 
 __all__ = ['StompFrame', 'StompHeartBeat', 'Headers', 'copyHeaders']
@@ -40,17 +42,6 @@ _CODECS = StompSpec.CODECS
 _CONTENT_LENGTH = StompSpec.CONTENT_LENGTH_HEADER
 _DEFAULT_VERSION = StompSpec.DEFAULT_VERSION
 _V12 = StompSpec.VERSION_1_2
-_ESCAPERS: dict[tuple[str, str], Callable[[str], str] | None] = {}
-
-
-def _escaper(version: str, command: str) -> Callable[[str], str] | None:
-    """:func:`escaper`, remembered per (version, command)."""
-    key = (version, command)
-    try:
-        return _ESCAPERS[key]
-    except KeyError:
-        result = _ESCAPERS[key] = escaper(version, command)
-        return result
 
 
 class StompFrame:
