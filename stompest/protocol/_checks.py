@@ -17,8 +17,9 @@ def _version(version: str | None) -> str:
     return StompSpec.version(version)
 
 
-def _versions(versions: Iterable[str] | None) -> list[str]:
-    """Validate offered versions; return them deduplicated, oldest first."""
+def offeredVersions(versions: Iterable[str] | None) -> list[str]:
+    """Validate the versions a CONNECT offers (``None``: ``['1.0']``); return them deduplicated,
+    oldest first. The one version-list check of the frame builders and the session."""
     if versions is None:
         return [StompSpec.VERSION_1_0]
     if isinstance(versions, str):

@@ -43,10 +43,9 @@ from stompest.error import (
     StompProtocolError,
 )
 from stompest.protocol import commands
-from stompest.protocol._transaction import inTransaction
 from stompest.protocol.failover import StompFailoverTransport
 from stompest.protocol.frame import Headers, StompFrame, StompHeartBeat
-from stompest.protocol.session import StompSession
+from stompest.protocol.session import StompSession, inTransaction
 from stompest.protocol.spec import StompSpec
 from stompest.sync.transport import StompFrameTransport, brokerUri, errorText
 
