@@ -344,8 +344,10 @@ def drawStates(title: str, states: list[str], transitions: list[tuple[str, str, 
     the boxes (arcs above when they skip one), arrows back to the left below the row, one bus per
     target and label."""
     loops = loops or {}
-    boxW, gapX, margin, wrap = 156, 96, 20, 19
+    gapX, margin, wrap = 84, 20, 19
     texts = {state: _wrap(loops.get(state, []), wrap) for state in states}
+    # Boxes as wide as the longest name (and the command lists under it, when there are any).
+    boxW = max(_textWidth(max(states, key=len), 16) + 28, 156 if any(texts.values()) else 0)
     lines = max((len(t) for t in texts.values()), default=0)
     boxH = 40 + 16 * lines + (8 if lines else 0)
     merged: dict[tuple[str, str], list[str]] = {}
@@ -357,12 +359,12 @@ def drawStates(title: str, states: list[str], transitions: list[tuple[str, str, 
         if states.index(target) < states.index(source):
             buses.setdefault((target, ', '.join(merged[(source, target)])), []).append(source)
     span = max((states.index(t) - states.index(s) for (s, t) in forward), default=1)
-    above = 16 + 30 * max(span - 1, 0)
+    above = 18 + 30 * max(span - 1, 0)
     # Each gap is wide enough for the label of the arrow that crosses it.
     gaps = []
     for (left, right) in zip(states, states[1:], strict=False):
         label = ', '.join(merged.get((left, right), []))
-        gaps.append(max(gapX, _textWidth(label, 13) + 24))
+        gaps.append(max(gapX, _textWidth(label, 14) + 24))
     x = {states[0]: float(margin)}
     for (i, state) in enumerate(states[1:]):
         x[state] = x[states[i]] + boxW + gaps[i]
@@ -377,13 +379,13 @@ def drawStates(title: str, states: list[str], transitions: list[tuple[str, str, 
         if steps == 1:
             x1, x2 = x[source] + boxW, x[target]
             svg.path(f'M{x1:.1f},{nameY - 5:.1f} L{x2 - 1:.1f},{nameY - 5:.1f}', colour=INK)
-            svg.text((x1 + x2) / 2, nameY - 12, label, 13, mono=True)
+            svg.text((x1 + x2) / 2, nameY - 12, label, 14, mono=True)
         else:
             lift = 30 * (steps - 1) + 10
             sx, tx = x[source] + boxW * 0.75, x[target] + boxW * 0.25
             svg.path(f'M{sx:.1f},{rowY:.1f} C{sx:.1f},{rowY - lift:.1f} {tx:.1f},{rowY - lift:.1f} '
                      f'{tx:.1f},{rowY - 1:.1f}', colour=INK)
-            svg.text((sx + tx) / 2, rowY - lift * 0.75 - 3, label, 13, mono=True)
+            svg.text((sx + tx) / 2, rowY - lift * 0.75 - 3, label, 14, mono=True)
     for depth, ((target, label), sources) in enumerate(sorted(buses.items(), key=lambda b: states.index(b[0][0]))):
         y = rowY + boxH + 28 + 36 * depth
         tx = x[target] + boxW * (0.5 + 0.12 * depth)
@@ -391,11 +393,11 @@ def drawStates(title: str, states: list[str], transitions: list[tuple[str, str, 
         for sx in xs:
             svg.path(f'M{sx:.1f},{rowY + boxH:.1f} L{sx:.1f},{y:.1f}', colour=MUTED, arrow=False)
         svg.path(f'M{max(xs):.1f},{y:.1f} L{tx:.1f},{y:.1f} L{tx:.1f},{rowY + boxH + 1:.1f}', colour=MUTED)
-        svg.text(tx + 8, y + 16, f'{label} (from {", ".join(sources)})', 12.5, colour=MUTED, anchor='start',
+        svg.text(tx + 8, y + 17, f'{label} (from {", ".join(sources)})', 13.5, colour=MUTED, anchor='start',
                  mono=True, halo=True)
     for state in states:
         svg.rect(x[state], rowY, boxW, boxH, FILLS['core'] if state != states[0] else FILLS['base'])
-        svg.text(x[state] + boxW / 2, nameY, state, 15, 'bold')
+        svg.text(x[state] + boxW / 2, nameY, state, 16, 'bold')
         for (i, text) in enumerate(texts[state]):
             svg.text(x[state] + 10, nameY + 22 + i * 16, text, 12, colour=MUTED, mono=True, anchor='start')
     return str(svg)

@@ -209,6 +209,15 @@ class StompSession:
         """How often the client must send a heart-beat, in ms (0: never), as negotiated."""
         return self._clientHeartBeat
 
+    # stompest 2.3's private name for it (its own Twisted tests set it to stop the heart-beats)
+    @property
+    def _clientSendHeartBeat(self) -> int:
+        return self._clientHeartBeat
+
+    @_clientSendHeartBeat.setter
+    def _clientSendHeartBeat(self, value: int) -> None:
+        self._clientHeartBeat = value
+
     @property
     def serverHeartBeat(self) -> int:
         """How often the broker will send a heart-beat, in ms (0: never), as negotiated."""

@@ -64,13 +64,17 @@ class AckBook(ClientState):
         return False
 
     @connected
-    def ack(self, frame: StompFrame, receipt: str | None = None, *, transaction: str | None = None) -> defer.Deferred:
+    def ack(
+        self, frame: StompFrame, receipt: str | None = None, *, transaction: str | None = None
+    ) -> defer.Deferred[Any]:
         """ACK a received MESSAGE (not sent, only logged, if it came on an earlier connection);
         inside the open ``transaction`` when given (it then takes effect at COMMIT)."""
         return self._acknowledge(self.session.ack, frame, receipt, transaction)
 
     @connected
-    def nack(self, frame: StompFrame, receipt: str | None = None, *, transaction: str | None = None) -> defer.Deferred:
+    def nack(
+        self, frame: StompFrame, receipt: str | None = None, *, transaction: str | None = None
+    ) -> defer.Deferred[Any]:
         """NACK a received MESSAGE (STOMP 1.1+; same stale and ``transaction`` rules as :meth:`ack`)."""
         return self._acknowledge(self.session.nack, frame, receipt, transaction)
 
@@ -80,7 +84,7 @@ class AckBook(ClientState):
         frame: StompFrame,
         receipt: str | None,
         transaction: str | None = None,
-    ) -> defer.Deferred:
+    ) -> defer.Deferred[Any]:
         if self._isStale(frame):
             return defer.succeed(None)
         if transaction is not None:
@@ -93,7 +97,7 @@ class AckBook(ClientState):
             return defer.fail()
         return self._transmit(ackFrame)
 
-    def _ackNow(self, frame: StompFrame) -> defer.Deferred | None:
+    def _ackNow(self, frame: StompFrame) -> defer.Deferred[Any] | None:
         """ACK for :class:`~stompest.twisted.listener.SubscriptionListener`: ``None`` when the ACK
         was written (or is stale) and nothing is left to wait for, else a Deferred as :meth:`ack`'s.
         May raise (the listener logs it)."""

@@ -69,7 +69,7 @@ class Commands(ClientState):
         protocol.send(frame)
         self.session.sent()
 
-    def _transmitNow(self, frame: StompFrame) -> defer.Deferred | None:
+    def _transmitNow(self, frame: StompFrame) -> defer.Deferred[Any] | None:
         """Tell the ``onSend`` listeners, write ``frame``. ``None`` when nothing is left to wait for
         (the common case: no receipt); else a Deferred for what the listeners wait for (fires
         with ``None``). A frame that cannot be written: a failed Deferred."""
@@ -105,18 +105,18 @@ class Commands(ClientState):
             return None
         return gather(waits).addCallback(toNone)
 
-    def _transmit(self, frame: StompFrame) -> defer.Deferred:
+    def _transmit(self, frame: StompFrame) -> defer.Deferred[Any]:
         waiting = self._transmitNow(frame)
         return defer.succeed(None) if waiting is None else waiting
 
-    def _later(self, build: Callable[[], StompFrame]) -> defer.Deferred:
+    def _later(self, build: Callable[[], StompFrame]) -> defer.Deferred[Any]:
         """Build and transmit a frame once the client is usable (after a reconnect)."""
         return self._whenUsable().addCallback(lambda _: self._transmit(build()))
 
     @connected
     def send(
         self, destination: str, body: bytes | str = b'', headers: Headers | None = None, receipt: str | None = None
-    ) -> defer.Deferred:
+    ) -> defer.Deferred[Any]:
         """Send a message; fires after it was written (after its RECEIPT, with ``receipt``).
         While reconnecting, the message waits for the new connection."""
         if self._phase == RECONNECTING:

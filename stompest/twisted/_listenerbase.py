@@ -24,7 +24,9 @@ class Listener:
     def onCleanup(self, connection: Stomp) -> None:
         pass
 
-    def onConnect(self, connection: Stomp, frame: StompFrame, connectedTimeout: float | None) -> defer.Deferred | None:
+    def onConnect(
+        self, connection: Stomp, frame: StompFrame, connectedTimeout: float | None
+    ) -> defer.Deferred[Any] | None:
         return None
 
     def onConnected(self, connection: Stomp, frame: StompFrame) -> None:
@@ -35,7 +37,7 @@ class Listener:
 
     def onDisconnect(
         self, connection: Stomp, failure: BaseException | None, timeout: float | None
-    ) -> defer.Deferred | None:
+    ) -> defer.Deferred[Any] | None:
         return None
 
     def onError(self, connection: Stomp, frame: StompFrame) -> None:
@@ -56,11 +58,11 @@ class Listener:
     def onReconnected(self, connection: Stomp, broker: dict[str, Any]) -> None:
         pass
 
-    def onSend(self, connection: Stomp, frame: StompFrame) -> defer.Deferred | None:
+    def onSend(self, connection: Stomp, frame: StompFrame) -> defer.Deferred[Any] | None:
         return None
 
-    def onSubscribe(self, connection: Stomp, frame: StompFrame, context: Any) -> defer.Deferred | None:
+    def onSubscribe(self, connection: Stomp, frame: StompFrame, context: Any) -> defer.Deferred[Any] | None:
         return None
 
-    def onUnsubscribe(self, connection: Stomp, frame: StompFrame, context: Any) -> defer.Deferred | None:
+    def onUnsubscribe(self, connection: Stomp, frame: StompFrame, context: Any) -> defer.Deferred[Any] | None:
         return None

@@ -17,10 +17,11 @@ __all__ = ['ListenerRegistry', 'HOOKS', 'gather']
 
 def _firstError(failure: Failure) -> Failure:
     """The failure of the first Deferred that failed in a ``gatherResults``."""
-    return failure.value.subFailure  # type: ignore[union-attr]
+    first: Failure = failure.value.subFailure  # type: ignore[union-attr]
+    return first
 
 
-def gather(waits: list[defer.Deferred]) -> defer.Deferred:
+def gather(waits: list[defer.Deferred[Any]]) -> defer.Deferred[Any]:
     """One Deferred for the listeners' Deferreds: the only one, or all of them (first failure wins)."""
     if len(waits) == 1:
         return waits[0]
@@ -74,7 +75,7 @@ class ListenerRegistry(ClientState):
         self._hooks = {name: [each for each in self._listeners if _overrides(each, name)] for name in HOOKS}
         self._plainFrames = all(_ignoresPlainFrames(each) for each in self._hooks['onSend'])
 
-    def _notify(self, name: str, *args: Any, listeners: list[Listener] | None = None) -> defer.Deferred:
+    def _notify(self, name: str, *args: Any, listeners: list[Listener] | None = None) -> defer.Deferred[Any]:
         """Call hook ``name`` with ``(self, *args)`` on the listeners overriding it; a Deferred for
         the Deferreds they returned (the first failure wins)."""
         waits = self._notifyEach(name, args, listeners)
@@ -82,7 +83,9 @@ class ListenerRegistry(ClientState):
             return defer.succeed(None)
         return gather(waits)
 
-    def _notifyEach(self, name: str, args: tuple[Any, ...], listeners: list[Listener] | None = None) -> list | None:
+    def _notifyEach(
+        self, name: str, args: tuple[Any, ...], listeners: list[Listener] | None = None
+    ) -> list[Any] | None:
         if listeners is not None:
             hooks = [each for each in listeners if _overrides(each, name)]
         else:

@@ -5,7 +5,7 @@ frames; its phases in :mod:`stompest.twisted._lifecycle`), plus the listener reg
 (:mod:`stompest.twisted._registry`), the commands (:mod:`stompest.twisted._commands`) and the
 acknowledgement bookkeeping (:mod:`stompest.twisted._acks`).
 
-Every STOMP method returns a :class:`~twisted.internet.defer.Deferred`. Behaviour is spread over
+Every STOMP method returns a :class:`~twisted.internet.defer.Deferred[Any]`. Behaviour is spread over
 listeners (:mod:`stompest.twisted.listener`), as in 2.3; the client owns the connection, the
 session, the failover walk and the graceful shutdown.
 
@@ -147,12 +147,12 @@ class Stomp(Incoming, Commands, AckBook, ListenerRegistry):
         self._protocol: StompProtocol | None = None
         self._broker: dict[str, Any] | None = None
         self._generation = 0
-        self._pending: defer.Deferred | None = None
+        self._pending: defer.Deferred[Any] | None = None
         self._connectArgs: dict[str, Any] = {}
-        self._disconnected: defer.Deferred | None = None
-        self._closeWaiters: list[defer.Deferred] = []
+        self._disconnected: defer.Deferred[Any] | None = None
+        self._closeWaiters: list[defer.Deferred[Any]] = []
         self._disconnectReason: BaseException | None = None
-        self._usableWaiters: list[defer.Deferred] = []
+        self._usableWaiters: list[defer.Deferred[Any]] = []
         self._pauses: set[Any] = set()
         self._resumedAt: float | None = None
         self._closeCall: Any = None
@@ -267,7 +267,7 @@ class Stomp(Incoming, Commands, AckBook, ListenerRegistry):
     def _notifyReconnecting(self, broker: dict[str, Any], delay: float, attempt: int) -> None:
         self._notify('onReconnecting', broker, delay, attempt, listeners=self._lostListeners)
 
-    def _connectTransport(self, broker: dict[str, Any], timeout: float | None) -> defer.Deferred:
+    def _connectTransport(self, broker: dict[str, Any], timeout: float | None) -> defer.Deferred[Any]:
         try:
             endpoint: Any = self._endpointFactory(broker, timeout=timeout)
             connecting = endpoint.connect(self._factory)
@@ -435,7 +435,7 @@ class Stomp(Incoming, Commands, AckBook, ListenerRegistry):
             transport.abortConnection()
         protocol.connectionLost(Failure(StompConnectionError('Close timed out')))
 
-    def _waitClosed(self) -> defer.Deferred:
+    def _waitClosed(self) -> defer.Deferred[Any]:
         waiter: defer.Deferred[Any] = defer.Deferred()
         self._closeWaiters.append(waiter)
         return waiter
@@ -552,7 +552,7 @@ class Stomp(Incoming, Commands, AckBook, ListenerRegistry):
         for waiter in waiters:
             waiter.callback(None)
 
-    def _whenUsable(self) -> defer.Deferred:
+    def _whenUsable(self) -> defer.Deferred[Any]:
         if self._phase != RECONNECTING:
             return defer.succeed(None)
         waiter: defer.Deferred[Any] = defer.Deferred(canceller=self._forgetUsableWaiter)

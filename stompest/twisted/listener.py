@@ -1,7 +1,7 @@
 """Listeners: the pluggable behaviour of :class:`stompest.twisted.Stomp` (stompest 2.3's design).
 
 The client tells every listener it holds about each event by calling the hook ``on`` + event.
-A hook may return a :class:`~twisted.internet.defer.Deferred`; where the client waits for an
+A hook may return a :class:`~twisted.internet.defer.Deferred[Any]`; where the client waits for an
 event (connect, send with a receipt, subscribe, disconnect) it waits for all of them, and the
 first failure is the failure of the whole operation.
 
@@ -79,9 +79,9 @@ class ConnectListener(Listener):
     ERROR frame (as the reason the connection was dropped) fail the wait instead."""
 
     def __init__(self) -> None:
-        self._waiting: defer.Deferred | None = None
+        self._waiting: defer.Deferred[Any] | None = None
 
-    def onConnect(self, connection: Stomp, frame: StompFrame, connectedTimeout: float | None) -> defer.Deferred:
+    def onConnect(self, connection: Stomp, frame: StompFrame, connectedTimeout: float | None) -> defer.Deferred[Any]:
         self._waiting = waiting = defer.Deferred[Any]()
 
         def cancelled() -> Exception:
@@ -175,6 +175,8 @@ class HeartBeatListener(Listener):
 
     def _send(self, connection: Stomp, interval: float) -> None:
         self._sendCall = None
+        if not connection.session.clientHeartBeat:
+            return  # the session no longer asks for heart-beats (2.3's tests turn them off so)
         last = connection.session.lastSent
         if last is None or connection.reactor.seconds() - last >= interval - _EPSILON:
             try:
@@ -231,9 +233,9 @@ class ReceiptListener(Listener):
 
     def __init__(self, timeout: float | None = None) -> None:
         self._timeout = timeout
-        self._waiting: dict[str, defer.Deferred] = {}
+        self._waiting: dict[str, defer.Deferred[Any]] = {}
 
-    def onSend(self, connection: Stomp, frame: StompFrame) -> defer.Deferred | None:
+    def onSend(self, connection: Stomp, frame: StompFrame) -> defer.Deferred[Any] | None:
         receipt = frame.headers.get(StompSpec.RECEIPT_HEADER)
         if receipt is None:
             return None

@@ -116,10 +116,10 @@ class SubscriptionListener(Listener):
         self._limit: int | None = maxInFlight
         self._queueLimit = maxQueued if maxQueued is not None else (maxInFlight or 0)
         self._clientAck = False
-        self._handling: set[defer.Deferred] = set()
+        self._handling: set[defer.Deferred[Any]] = set()
         self._inFlight = 0
         self._queue: deque[StompFrame] = deque()
-        self._idleWaiters: list[defer.Deferred] = []
+        self._idleWaiters: list[defer.Deferred[Any]] = []
         self._pausing = False
         self._starting = False
 
@@ -155,7 +155,7 @@ class SubscriptionListener(Listener):
 
     def onDisconnect(
         self, connection: Stomp, failure: BaseException | None, timeout: float | None
-    ) -> defer.Deferred | None:
+    ) -> defer.Deferred[Any] | None:
         self._dropQueued(connection, 'disconnecting')
         if not self._inFlight:
             return None
@@ -188,7 +188,7 @@ class SubscriptionListener(Listener):
         for frame in dropped:
             connection._forgetMessage(frame)
 
-    def _forgetWaiter(self, waiter: defer.Deferred) -> None:
+    def _forgetWaiter(self, waiter: defer.Deferred[Any]) -> None:
         if waiter in self._idleWaiters:
             self._idleWaiters.remove(waiter)
 
@@ -214,7 +214,7 @@ class SubscriptionListener(Listener):
         else:
             self._succeeded(connection, frame)
 
-    def _handled(self, result: Any, connection: Stomp, frame: StompFrame, handling: defer.Deferred) -> None:
+    def _handled(self, result: Any, connection: Stomp, frame: StompFrame, handling: defer.Deferred[Any]) -> None:
         self._handling.discard(handling)
         if isinstance(result, Failure):
             self._failed(connection, frame, result)

@@ -92,6 +92,11 @@ def constants(host: str, port: int, sslPort: int) -> tuple[tuple[str, str, str],
 TRIAL_TIMEOUT = 15.0
 #: The most one suite may take (s); past it, the run stops and fails.
 SUITE_TIMEOUT = 600.0
+#: An unlisted integration test that fails is run once more on its own, and counts as passed
+#: (and is named in the summary) if it passes then: 2.3's integration tests wait 0.1 s for the
+#: broker in canRead(), which a loaded machine misses now and then (load average 6 on 2 cores:
+#: test_4 and test_6 failed once that way, and passed in every other run). A listed test gets
+#: no second chance: it must fail every time.
 
 
 class CompatError(Exception):
@@ -190,7 +195,7 @@ def build(sdists: dict[str, Path], host: str, port: int, sslPort: int) -> list[s
         'python_files = *_test.py\n'
         # Twisted trial cases run their own reactor; pytest-twisted's greenlet reactor would clash.
         'addopts = -p no:cacheprovider -p no:twisted -p compat_plugin --continue-on-collection-errors\n'
-        'timeout = 120\n', encoding='utf-8')
+        'timeout = 60\n', encoding='utf-8')
     return written
 
 
@@ -212,8 +217,12 @@ def activemqPorts() -> tuple[int, int]:
     return int(plain[1]), int(tls[1])
 
 
-def runSuite(python: str, suite: str, extra: Sequence[str]) -> expectations.SuiteResult:
+def runSuite(python: str, suite: str, extra: Sequence[str], only: Sequence[str] = ()) -> expectations.SuiteResult:
+    """One pytest run of ``suite`` (or of the node ids ``only``), as the plugin recorded it."""
     title, modules, _ = expectations.SUITES[suite]
+    targets = [str(BUILD / test) for test in only] or [str(BUILD / module) for module in modules]
+    if only:
+        title = f'{title}, retry of {len(only)}'
     RESULTS.mkdir(parents=True, exist_ok=True)
     results = RESULTS / f'{suite}.json'
     results.unlink(missing_ok=True)
@@ -221,8 +230,8 @@ def runSuite(python: str, suite: str, extra: Sequence[str]) -> expectations.Suit
                COMPAT_EXPECTED=str(EXPECTED), COMPAT_RESULTS=str(results), COMPAT_TRIAL_TIMEOUT=str(TRIAL_TIMEOUT),
                PYTHONPATH=os.pathsep.join([str(REPO), str(HERE)]), PYTHONDONTWRITEBYTECODE='1')
     command = [python, '-m', 'pytest', '-c', str(BUILD / 'pytest.ini'), '--rootdir', str(BUILD),
-               '-q', '--tb=no', *extra, *[str(BUILD / module) for module in modules]]
-    say(f'--- {title}: pytest {" ".join(modules)}')
+               '-q', '--tb=no', *extra, *targets]
+    say(f'--- {title}: pytest {" ".join(only or modules)}')
     started = time.monotonic()
     try:
         done = subprocess.run(command, cwd=REPO, env=env, timeout=SUITE_TIMEOUT)
@@ -249,6 +258,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     cleanup: list[Callable[[], None]] = []
     verdicts: list[expectations.Verdict] = []
     results: list[expectations.SuiteResult] = []
+    retried: list[str] = []
     try:
         entries = expectations.load(EXPECTED)
         sdists = fetch(python)
@@ -266,7 +276,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             if state == 'stopped':
                 cleanup.append(lambda: say(brokerScript('stop', 'activemq').strip()))
             for suite in integration:
-                results.append(runSuite(python, suite, args.pytest_args))
+                result = runSuite(python, suite, args.pytest_args)
+                retry = sorted(test for test, (outcome, _) in result.outcomes.items()
+                               if outcome == 'failed' and test not in entries)
+                if retry:
+                    again = runSuite(python, suite, args.pytest_args, retry)
+                    for test in retry:
+                        if again.outcomes.get(test, ('', ''))[0] == 'passed':
+                            result.outcomes[test] = again.outcomes[test]
+                            retried.append(test)
+                results.append(result)
         verdicts = [expectations.judge(result, entries) for result in results]
     except (CompatError, expectations.ExpectationsError) as e:
         print(f'\ncompat: FAILED: {e}', file=sys.stderr, flush=True)
@@ -288,6 +307,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     print('\n==== stompest 2.3.0 suites against this tree (list: tests/compat/expected.txt) ====')
     for line in expectations.summary(verdicts):
         print(line)
+    for test in retried:
+        print(f'PASSED ON RETRY (timing-sensitive under load?) {test}')
     for verdict in verdicts:
         for test, what in verdict.unexpected:
             print(f'UNEXPECTED {test}\n    {what}')

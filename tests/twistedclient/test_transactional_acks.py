@@ -15,11 +15,11 @@ from stompest.twisted.listener import SubscriptionListener
 from .helpers import FakeBroker, FakeEndpoints, failureOf, successOf
 
 
-def consumer(check: bool = True):
+def consumer(check: bool = True, **options):
     reactor = MemoryReactorClock()
     endpoints = FakeEndpoints()
     client = Stomp(StompConfig('tcp://broker.invalid:61613', version='1.2', check=check),
-                   endpointFactory=endpoints, reactor=reactor)
+                   endpointFactory=endpoints, reactor=reactor, **options)
     connecting = client.connect()
     link = endpoints.attempts[0].succeed(FakeBroker())
     successOf(connecting)
@@ -30,6 +30,7 @@ def consumer(check: bool = True):
     link.broker.deliver('s', b'x')
     link.pump()
     assert len(frames) == 1
+    client.endpoints = endpoints  # (for the reconnect test)
     return reactor, client, link, frames[0]
 
 
@@ -68,6 +69,7 @@ def test_uncheckedSessionSendsAnyTransaction():
     successOf(client.ack(frame, transaction='elsewhere'))
     link.pump()
     assert link.broker.frames[-1].headers == {'id': 'ack-message-1', 'transaction': 'elsewhere'}
+    client.disconnected.addErrback(lambda failure: None)  # whether the fake broker refuses it is its business
 
 
 def test_staleFrameIsNotAcknowledgedEvenInATransaction():
@@ -76,3 +78,15 @@ def test_staleFrameIsNotAcknowledgedEvenInATransaction():
     failureOf(client.disconnected)
     with pytest.raises(StompConnectionError):  # not connected: 2.3's @connected rule comes first
         client.ack(frame, transaction='tx-1')
+
+
+def test_frameOfAnEarlierConnectionIsNotAcknowledgedInATransaction():
+    reactor, client, link, frame = consumer(autoReconnect=True)
+    link.close()
+    second = client.endpoints.attempts[1].succeed()
+    assert successOf(client.ack(frame, transaction='tx-1')) is None  # stale: nothing sent, no error
+    second.pump()
+    assert 'ACK' not in second.broker.commands()
+    disconnecting = client.disconnect()
+    second.pump()
+    successOf(disconnecting)
