@@ -156,7 +156,7 @@ def poisonSeqs(count: int, poison: int) -> set[int]:
 
 
 #: ``connector(reactor)``: a Deferred that fires with a connected :class:`stompest.twisted.Stomp`
-Connector = Callable[[Any], defer.Deferred]
+Connector = Callable[[Any], defer.Deferred[Any]]
 
 
 class DemoPipeline:
@@ -186,8 +186,8 @@ class DemoPipeline:
         self.progress = progress
         self.clock = clock
         self.connector = connector or self._connectDirectly
-        self._allSettled: defer.Deferred = defer.Deferred()
-        self._connecting: defer.Deferred | None = None
+        self._allSettled: defer.Deferred[Any] = defer.Deferred()
+        self._connecting: defer.Deferred[Any] | None = None
         self._lastMoved: tuple[float, tuple[int, int, int] | None] = (clock(), None)
 
     # the roles
@@ -212,7 +212,7 @@ class DemoPipeline:
         if window:
             yield defer.gatherResults(window, consumeErrors=True)
 
-    def transform(self, client: Any, frame: Any) -> defer.Deferred:
+    def transform(self, client: Any, frame: Any) -> defer.Deferred[Any]:
         """The transformer's handler: the body upper-cased to the output; poison raises."""
         seq = frame.headers.get(SEQ_HEADER, '?')
         if frame.headers.get(POISON_HEADER) == 'true':
@@ -223,9 +223,10 @@ class DemoPipeline:
             self.stats.transformed += 1
             return result
 
-        return client.send(self.target, frame.body.upper(), headers, receipt=f'out-{seq}').addCallback(counted)
+        sent: defer.Deferred[Any] = client.send(self.target, frame.body.upper(), headers, receipt=f'out-{seq}')
+        return sent.addCallback(counted)
 
-    def forwardToErrors(self, client: Any, exc: Any, frame: Any, errorDestination: str | None) -> defer.Deferred:
+    def forwardToErrors(self, client: Any, exc: Any, frame: Any, errorDestination: str | None) -> defer.Deferred[Any]:
         """The transformer's ``onMessageFailed`` (``exc``: the handler's exception, or a Failure of
         it): the copy :func:`~stompest.twisted.util.errorFrame` makes, sent persistent to the error
         destination with a receipt; the listener ACKs the original once the receipt is there."""
@@ -237,8 +238,10 @@ class DemoPipeline:
             exc = exc.value
         copy = errorFrame(frame, exc)
         seq = frame.headers.get(SEQ_HEADER, '?')
-        return client.send(errorDestination or self.errors, copy.body, persistent(dict(copy.headers)),
-                           receipt=f'error-{seq}')
+        sent: defer.Deferred[Any] = client.send(
+            errorDestination or self.errors, copy.body, persistent(dict(copy.headers)), receipt=f'error-{seq}'
+        )
+        return sent
 
     def consume(self, onError: bool) -> Callable[[Any, Any], None]:
         """The consumer's handler for the output (or, with ``onError``, the error destination)."""
@@ -332,7 +335,7 @@ class DemoPipeline:
         self.stats.clients.append(client)
         return client
 
-    def _connectDirectly(self, reactor: Any) -> defer.Deferred:
+    def _connectDirectly(self, reactor: Any) -> defer.Deferred[Any]:
         from stompest.twisted import Stomp
 
         client = Stomp(self.config, reactor=reactor, receiptTimeout=self.connectTimeout)
@@ -364,7 +367,7 @@ class DemoPipeline:
             self.progress(self.stats)
 
 
-def pipeline(reactor: Any, config: StompConfig, stats: DemoStats, prefix: str, **options: Any) -> defer.Deferred:
+def pipeline(reactor: Any, config: StompConfig, stats: DemoStats, prefix: str, **options: Any) -> defer.Deferred[Any]:
     """Run :class:`DemoPipeline` once (see its parameters); fires with ``stats``."""
     return DemoPipeline(reactor, config, stats, prefix, **options).run()
 

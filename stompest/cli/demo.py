@@ -59,11 +59,11 @@ def connectTwisted(reactor: Any, args: argparse.Namespace, context: Context) -> 
 
     walking = walk()
 
-    def cancel(outer: defer.Deferred) -> None:
+    def cancel(outer: defer.Deferred[Any]) -> None:
         cancelled.append(True)
         walking.cancel()
 
-    outer: defer.Deferred = defer.Deferred(cancel)
+    outer: defer.Deferred[Any] = defer.Deferred(cancel)
 
     def relay(result: Any) -> None:
         if not outer.called:
