@@ -53,11 +53,11 @@ from stompest.protocol._checks import (
     _heartBeat,
     _heartBeats,
     _nonEmpty,
-    _parseHeartBeats,
     _receipt,
     _string,
     _withReceipt,
     offeredVersions,
+    parseHeartBeats,
 )
 from stompest.protocol.frame import Headers, StompFrame, StompHeartBeat
 from stompest.protocol.spec import StompSpec
@@ -78,6 +78,7 @@ __all__ = [
     'message',
     'nack',
     'negotiateHeartBeat',
+    'parseHeartBeats',
     'receipt',
     'send',
     'stomp',
@@ -471,7 +472,7 @@ def connected(
         )
     heartBeats = (0, 0)
     if version != StompSpec.VERSION_1_0 and StompSpec.HEART_BEAT_HEADER in headers:
-        heartBeats = _parseHeartBeats(headers[StompSpec.HEART_BEAT_HEADER], frame)
+        heartBeats = parseHeartBeats(headers[StompSpec.HEART_BEAT_HEADER], frame)
     return version, headers.get(StompSpec.SERVER_HEADER), headers.get(StompSpec.SESSION_HEADER), heartBeats
 
 

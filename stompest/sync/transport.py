@@ -87,8 +87,8 @@ class StompFrameTransport:
         self.bytesReceived = 0
 
     def __str__(self) -> str:
-        host = f'[{self.host}]' if ':' in self.host else self.host
-        return f'{"ssl" if self._sslContext is not None else "tcp"}://{host}:{self.port}'
+        protocol = 'tcp' if self._sslContext is None else 'ssl'
+        return brokerUri({'protocol': protocol, 'host': self.host, 'port': self.port})
 
     @property
     def connected(self) -> bool:
