@@ -111,9 +111,11 @@ def unescaper(version: str, command: str) -> Callable[[str], str] | None:
     return unescape
 
 
-def checkUnescaped(text: str, command: str) -> str:
+def checkUnescaped(text: str, command: str, version: str = StompSpec.VERSION_1_2) -> str:
     """Refuse a header name or value that cannot be written without escapes where escaping is
-    unavailable (1.0, CONNECT, CONNECTED): a line break would end the header line early."""
-    if '\n' in text or '\r' in text:
+    unavailable (1.0, CONNECT, CONNECTED): a line feed would end the header line early (a header
+    injection). A carriage return is data to a 1.0 or 1.1 reader, as stompest 2.3 wrote it, but
+    part of the line end to a 1.2 reader and in every CONNECTED frame, so it is refused there."""
+    if '\n' in text or ('\r' in text and (version == StompSpec.VERSION_1_2 or command == StompSpec.CONNECTED)):
         raise StompProtocolError(f'Header contains a line break and cannot be escaped: {text!r} [command {command}]')
     return text

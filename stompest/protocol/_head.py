@@ -3,7 +3,8 @@ errors of the parser's limits.
 
 The head is decoded as UTF-8 once and split into lines once; the headers are then split at their
 first colon in one pass (the common case), and only an unusual head (a line without a colon, an
-empty or escaped name, a repeated name) takes the careful way, which reports or handles it.
+escaped name, a repeated name) takes the careful way, which reports or handles it. An empty name
+is a header like any other (``:value`` gives the header ``''``), as in stompest 2.3.
 """
 
 from __future__ import annotations
@@ -104,7 +105,7 @@ def readHead(
         except KeyError:
             unescape = _unescaper(version, command)
     # The common case, one pass: split every line at its first colon, in C. A line without a
-    # colon, an empty name or a repeated name (the dict is then shorter, and the last entry won)
+    # colon or a repeated name (the dict is then shorter, and the last entry won)
     # go the careful way, which reports or handles it. Escapes never hide a raw colon, so
     # splitting comes first either way; with escapes (broker message ids such as ActiveMQ's
     # ``ID\\cvm-...``) the values holding a backslash are decoded on the way, in line order, so
@@ -122,12 +123,12 @@ def readHead(
                 break
             fast[name] = value
         else:
-            if len(fast) == count and '' not in fast:
+            if len(fast) == count:
                 headers = fast
     else:
         for line in lines[1:]:
             name, colon, value = line.partition(':')
-            if not colon or not name or '\\' in name:
+            if not colon or '\\' in name:
                 break
             fast[name] = unescape(value) if '\\' in value else value
         else:
@@ -159,8 +160,8 @@ def _carefulHeaders(
     repeated = False
     for line in lines[1:]:
         name, colon, value = line.partition(':')
-        if not colon or not name:
-            raise StompFrameError(f'Invalid header line (no name, or no colon): {shown(line)} [command {command}]')
+        if not colon:
+            raise StompFrameError(f'Invalid header line (no colon): {shown(line)} [command {command}]')
         if unescape is not None:
             if '\\' in name:
                 name = unescape(name)

@@ -42,6 +42,7 @@ _CODECS = StompSpec.CODECS
 _CONTENT_LENGTH = StompSpec.CONTENT_LENGTH_HEADER
 _DEFAULT_VERSION = StompSpec.DEFAULT_VERSION
 _V12 = StompSpec.VERSION_1_2
+_CONNECTED = StompSpec.CONNECTED
 
 
 class StompFrame:
@@ -189,7 +190,9 @@ class StompFrame:
             text = None
         if text is not None and count:
             if escape is None:
-                if '\r' in text or text.count('\n') != count - 1 or ':' in ''.join(headers):
+                if '\r' in text and (version == _V12 or command == _CONNECTED):
+                    text = None
+                elif text.count('\n') != count - 1 or ':' in ''.join(headers):
                     text = None
             elif (
                 '\\' in text
@@ -199,7 +202,7 @@ class StompFrame:
             ):
                 text = None
         if text is None:
-            text = '\n'.join(self._headerLines(escape, command))
+            text = '\n'.join(self._headerLines(escape, command, version))
         body = self.body
         contentLength = headers.get(_CONTENT_LENGTH)
         if contentLength is None:
@@ -222,7 +225,7 @@ class StompFrame:
             ) from exc
         return b''.join((encoded, body, b'\x00'))
 
-    def _headerLines(self, escape: Callable[[str], str] | None, command: str) -> list[str]:
+    def _headerLines(self, escape: Callable[[str], str] | None, command: str, version: str) -> list[str]:
         """The header lines, each name and value escaped or checked one by one."""
         lines: list[str] = []
         append = lines.append
@@ -233,7 +236,7 @@ class StompFrame:
                     raise StompProtocolError(
                         f'Header name contains a colon and cannot be escaped: {name!r} [command {command}]'
                     )
-                append(f'{checkUnescaped(name, command)}:{checkUnescaped(value, command)}')
+                append(f'{checkUnescaped(name, command, version)}:{checkUnescaped(value, command, version)}')
         else:
             for name, value in self._headerItems():
                 append(f'{escape(str(name))}:{escape(str(value))}')

@@ -24,7 +24,8 @@ How received bytes are read, and where stompest is more tolerant than the letter
   and never in CONNECT, STOMP or CONNECTED frames; an undefined escape is a fatal error.
 * **Colons.** A header line is split at its *first* colon; the rest of the line, raw colons
   included, is the value (1.0 message ids contain raw colons and ActiveMQ sends them). A header
-  line without a colon, or with an empty name, is an error.
+  line without a colon is an error; an empty name is a header like any other (``:x`` gives the
+  header ``''``, as in stompest 2.3).
 * **Repeated headers:** the first entry wins in :attr:`StompFrame.headers`; all entries are kept in
   :attr:`StompFrame.rawHeaders` (which is ``None`` when no header repeats).
 * **Bodies.** With ``content-length`` the body is exactly that many bytes (NULs allowed) and must

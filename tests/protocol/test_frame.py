@@ -56,6 +56,21 @@ def test_lineBreakIn10IsRefused():
         bytes(StompFrame(StompSpec.SEND, {'x': 'a\nb'}, version=V10))
 
 
+@pytest.mark.parametrize('version', [V10, V11])
+def test_carriageReturnIsDataBefore12(version):
+    # As stompest 2.3 wrote it: a 1.0 or 1.1 reader keeps the CR (only LF ends a line there).
+    frame = StompFrame(StompSpec.SEND, {'destination': '/q\r'}, version=version)
+    assert bytes(frame) == b'SEND\ndestination:/q\r\n\n\x00'
+    assert bytes(StompFrame(StompSpec.CONNECT, {'login': 'a\rb'}, version=version)) == b'CONNECT\nlogin:a\rb\n\n\x00'
+
+
+@pytest.mark.parametrize(('version', 'command'), [(V12, StompSpec.CONNECT), (V10, StompSpec.CONNECTED)])
+def test_carriageReturnIsRefusedWhereItEndsALine(version, command):
+    # A 1.2 reader, and every reader of CONNECTED, takes a CR before the LF as part of the line end.
+    with pytest.raises(StompProtocolError, match='line break'):
+        bytes(StompFrame(command, {'x': 'a\r'}, version=version))
+
+
 def test_colonInUnescapedHeaderNameIsRefused():
     with pytest.raises(StompProtocolError, match='colon'):
         bytes(StompFrame(StompSpec.SEND, {'a:b': 'c'}, version=V10))

@@ -153,7 +153,8 @@ def carefulBytes(frame: StompFrame) -> bytes:
         if escape is None:
             if ':' in name:
                 raise StompProtocolError('colon')
-            lines.append(f'{checkUnescaped(name, frame.command)}:{checkUnescaped(value, frame.command)}')
+            checked = (checkUnescaped(text, frame.command, version) for text in (name, value))
+            lines.append(':'.join(checked))
         else:
             lines.append(f'{escape(name)}:{escape(value)}')
     if 'content-length' not in frame.headers and b'\x00' in frame.body:
