@@ -56,10 +56,11 @@ typecheck: setup
 
 .PHONY: demo build
 
-DEMO_ARGS ?=
+DEMO_ARGS ?= --mode both
 BROKERS := scripts/brokers/brokers
 
-## demo: install and start a local ActiveMQ, run `stompest demo` (Twisted producer -> transformer -> consumer)
+## demo: install and start a local ActiveMQ, run `stompest demo --mode both` (Twisted producer -> transformer -> consumer,
+##       per-message receipts then transactions, their throughputs side by side)
 ##       against it, and stop the broker again unless it was already running (also after a failure or Ctrl-C;
 ##       the demo's exit status is kept)
 demo: setup

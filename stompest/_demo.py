@@ -38,7 +38,7 @@ import logging
 import signal
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -59,6 +59,12 @@ TRANSFORMED_BY_HEADER = 'transformed-by'
 PRODUCER_WINDOW = 100
 #: messages the transformer and the consumer may have unacknowledged (the brokers' prefetch)
 PREFETCH = 100
+#: How the transformer confirms its work: one RECEIPT per output before the input's ACK, or
+#: outputs and input ACKs committed together in transactions (``--mode``; the default).
+MODE_RECEIPTS, MODE_TRANSACTIONS = 'receipts', 'transactions'
+MODES = (MODE_TRANSACTIONS, MODE_RECEIPTS)
+#: Inputs per transaction in the transactions mode (``--batch``).
+DEFAULT_BATCH = 100
 #: seconds each client may take to finish its handlers and say goodbye
 DISCONNECT_TIMEOUT = 10.0
 
@@ -97,6 +103,10 @@ class DemoStats:
     #: the signal that stopped the run (SIGINT or SIGTERM), if one did
     stopSignal: int | None = None
     clients: list[Any] = field(default_factory=list, repr=False)
+    #: how the transformer confirmed its work (:data:`MODE_TRANSACTIONS` or :data:`MODE_RECEIPTS`)
+    mode: str = ''
+    #: inputs per transaction (:data:`MODE_TRANSACTIONS`)
+    batch: int = 0
 
     @property
     def settled(self) -> int:
@@ -132,6 +142,12 @@ class DemoStats:
             ('not accounted for (interrupted)' if self.interrupted else 'lost', f'{self.lost:,}'),
             ('messages/s', f'{self.rate:,.0f}'),
         ]
+        if self.mode == MODE_TRANSACTIONS:
+            # onCommitted counts every input a COMMIT took effect for, the forwarded poison ones too
+            rows[1] = ('inputs committed', f'{self.transformed:,}')
+            rows.insert(0, ('inputs per transaction', f'{self.batch:,}'))
+        if self.mode:
+            rows.insert(0, ('mode', self.mode))
         if self.duplicates:
             rows.insert(4, ('redelivered (counted once)', f'{self.duplicates:,}'))
         if self.misrouted:
@@ -156,7 +172,7 @@ def poisonSeqs(count: int, poison: int) -> set[int]:
 
 
 #: ``connector(reactor)``: a Deferred that fires with a connected :class:`stompest.twisted.Stomp`
-Connector = Callable[[Any], defer.Deferred]
+Connector = Callable[[Any], defer.Deferred[Any]]
 
 
 class DemoPipeline:
@@ -173,8 +189,14 @@ class DemoPipeline:
     def __init__(self, reactor: Any, config: StompConfig, stats: DemoStats, prefix: str, *,
                  idleTimeout: float = 30.0, connectTimeout: float | None = 10.0, host: str | None = None,
                  heartBeats: tuple[int, int] | None = None, progress: Callable[[DemoStats], None] | None = None,
-                 clock: Callable[[], float] = time.monotonic, connector: Connector | None = None) -> None:
+                 clock: Callable[[], float] = time.monotonic, connector: Connector | None = None,
+                 mode: str = MODE_TRANSACTIONS, batch: int = DEFAULT_BATCH) -> None:
+        if mode not in MODES:
+            raise ValueError(f'Invalid demo mode: {mode!r} [one of {", ".join(MODES)}]')
         self.reactor = reactor
+        self.mode = mode
+        self.batch = batch
+        stats.mode, stats.batch = mode, batch
         self.config = config
         self.stats = stats
         self.source, self.target, self.errors = f'{prefix}.in', f'{prefix}.out', f'{prefix}.error'
@@ -186,8 +208,8 @@ class DemoPipeline:
         self.progress = progress
         self.clock = clock
         self.connector = connector or self._connectDirectly
-        self._allSettled: defer.Deferred = defer.Deferred()
-        self._connecting: defer.Deferred | None = None
+        self._allSettled: defer.Deferred[Any] = defer.Deferred()
+        self._connecting: defer.Deferred[Any] | None = None
         self._lastMoved: tuple[float, tuple[int, int, int] | None] = (clock(), None)
 
     # the roles
@@ -212,7 +234,7 @@ class DemoPipeline:
         if window:
             yield defer.gatherResults(window, consumeErrors=True)
 
-    def transform(self, client: Any, frame: Any) -> defer.Deferred:
+    def transform(self, client: Any, frame: Any) -> defer.Deferred[Any]:
         """The transformer's handler: the body upper-cased to the output; poison raises."""
         seq = frame.headers.get(SEQ_HEADER, '?')
         if frame.headers.get(POISON_HEADER) == 'true':
@@ -223,9 +245,26 @@ class DemoPipeline:
             self.stats.transformed += 1
             return result
 
-        return client.send(self.target, frame.body.upper(), headers, receipt=f'out-{seq}').addCallback(counted)
+        sent: defer.Deferred[Any] = client.send(self.target, frame.body.upper(), headers, receipt=f'out-{seq}')
+        return sent.addCallback(counted)
 
-    def forwardToErrors(self, client: Any, exc: Any, frame: Any, errorDestination: str | None) -> defer.Deferred:
+    def transformInTransaction(self, client: Any, frame: Any) -> Any:
+        """The transactional transformer's handler: the same output as :meth:`transform`, which
+        the :class:`~stompest.twisted.transformer.TransactionalTransformer` sends, and ACKs the
+        input with, inside its transaction; poison raises (forwarded in the same transaction)."""
+        from stompest.twisted.transformer import Output
+
+        seq = frame.headers.get(SEQ_HEADER, '?')
+        if frame.headers.get(POISON_HEADER) == 'true':
+            raise PoisonMessage(f'refusing poison message seq={seq}')
+        headers = persistent({SEQ_HEADER: seq, TRANSFORMED_BY_HEADER: 'stompest demo'})
+        return Output(self.target, frame.body.upper(), headers)
+
+    def committed(self, count: int) -> None:
+        """``onCommitted`` of the transactional transformer: ``count`` inputs took effect."""
+        self.stats.transformed += count
+
+    def forwardToErrors(self, client: Any, exc: Any, frame: Any, errorDestination: str | None) -> defer.Deferred[Any]:
         """The transformer's ``onMessageFailed`` (``exc``: the handler's exception, or a Failure of
         it): the copy :func:`~stompest.twisted.util.errorFrame` makes, sent persistent to the error
         destination with a receipt; the listener ACKs the original once the receipt is there."""
@@ -237,8 +276,10 @@ class DemoPipeline:
             exc = exc.value
         copy = errorFrame(frame, exc)
         seq = frame.headers.get(SEQ_HEADER, '?')
-        return client.send(errorDestination or self.errors, copy.body, persistent(dict(copy.headers)),
-                           receipt=f'error-{seq}')
+        sent: defer.Deferred[Any] = client.send(
+            errorDestination or self.errors, copy.body, persistent(dict(copy.headers)), receipt=f'error-{seq}'
+        )
+        return sent
 
     def consume(self, onError: bool) -> Callable[[Any, Any], None]:
         """The consumer's handler for the output (or, with ``onError``, the error destination)."""
@@ -290,10 +331,12 @@ class DemoPipeline:
                 listener = SubscriptionListener(self.consume(onError), ack=True)
                 yield consuming.subscribe(destination, dict(subscribeHeaders), receipt=f'subscribe-{destination}',
                                           listener=listener)
-            listener = SubscriptionListener(self.transform, ack=True, errorDestination=self.errors,
-                                            onMessageFailed=self.forwardToErrors)
-            yield transformer.subscribe(self.source, dict(subscribeHeaders), receipt=f'subscribe-{self.source}',
-                                        listener=listener)
+            transformerHeaders = dict(subscribeHeaders)
+            if self.mode == MODE_TRANSACTIONS:  # it sets a prefetch that keeps its batches full
+                for name in (StompSpec.ACTIVEMQ_PREFETCH_SIZE_HEADER, StompSpec.RABBITMQ_PREFETCH_COUNT_HEADER):
+                    del transformerHeaders[name]
+            yield transformer.subscribe(self.source, transformerHeaders, receipt=f'subscribe-{self.source}',
+                                        listener=self._transformer())
             stats.started = self.clock()
             ticker.start(0.1, now=True).addErrback(
                 lambda failure: log.error('Progress ticker failed: %s', failure.getErrorMessage()),
@@ -320,6 +363,22 @@ class DemoPipeline:
                 self.progress(stats)
         return stats
 
+    def _transformer(self) -> Any:
+        """The transformer's listener: one RECEIPT per output before the input's ACK
+        (``receipts``), or outputs and ACKs committed together in transactions of up to
+        :attr:`batch` inputs (``transactions``)."""
+        if self.mode == MODE_RECEIPTS:
+            from stompest.twisted.listener import SubscriptionListener
+
+            return SubscriptionListener(self.transform, ack=True, errorDestination=self.errors,
+                                        onMessageFailed=self.forwardToErrors)
+        from stompest.twisted.transformer import TransactionalTransformer
+
+        # The transformer sets its own prefetch (batch x (transactions in flight + 1)) unless the
+        # subscription names one, so the one for the receipts mode is taken out in run().
+        return TransactionalTransformer(self.transformInTransaction, batch=self.batch,
+                                        errorDestination=self.errors, onCommitted=self.committed)
+
     @defer.inlineCallbacks
     def _connect(self) -> Any:
         if self.stats.interrupted:
@@ -332,7 +391,7 @@ class DemoPipeline:
         self.stats.clients.append(client)
         return client
 
-    def _connectDirectly(self, reactor: Any) -> defer.Deferred:
+    def _connectDirectly(self, reactor: Any) -> defer.Deferred[Any]:
         from stompest.twisted import Stomp
 
         client = Stomp(self.config, reactor=reactor, receiptTimeout=self.connectTimeout)
@@ -364,7 +423,7 @@ class DemoPipeline:
             self.progress(self.stats)
 
 
-def pipeline(reactor: Any, config: StompConfig, stats: DemoStats, prefix: str, **options: Any) -> defer.Deferred:
+def pipeline(reactor: Any, config: StompConfig, stats: DemoStats, prefix: str, **options: Any) -> defer.Deferred[Any]:
     """Run :class:`DemoPipeline` once (see its parameters); fires with ``stats``."""
     return DemoPipeline(reactor, config, stats, prefix, **options).run()
 
@@ -419,15 +478,18 @@ def twistedTls(uri: str, ca: str | None, cert: str | None, key: str | None, noVe
     return ssl.optionsForClientTLS(host, trustRoot=trustRoot, clientCertificate=clientCertificate)
 
 
-def runDemo(config: StompConfig, *, prefix: str, count: int, poison: int,
-            pendingSignal: Callable[[], int | None] | None = None, **options: Any) -> DemoStats:
-    """Run :class:`DemoPipeline` on the global reactor until it is done (or stopped) and return
-    its stats.
+def runDemo(config: StompConfig, *, prefix: str, count: int, poison: int, modes: Sequence[str] = (MODE_TRANSACTIONS,),
+            pendingSignal: Callable[[], int | None] | None = None, **options: Any) -> list[DemoStats]:
+    """Run :class:`DemoPipeline` once per mode in ``modes``, one after the other, on the global
+    reactor until they are done (or stopped), and return their stats in that order.
 
-    SIGINT and SIGTERM call :meth:`DemoPipeline.stop` (the clients disconnect gracefully, and
-    :attr:`DemoStats.stopSignal` says which signal it was); a second signal stops the reactor at
-    once. A failure before the first message was sent (an unreachable broker, a refused login)
-    is raised; a later one is returned in :attr:`DemoStats.failure` together with the counts.
+    With several modes each run gets its own destinations (``<prefix>.<mode>.in`` and so on), so
+    their throughputs can be compared side by side. SIGINT and SIGTERM call
+    :meth:`DemoPipeline.stop` on the running pipeline (its clients disconnect gracefully, and
+    :attr:`DemoStats.stopSignal` says which signal it was) and skip the runs not started; a
+    second signal stops the reactor at once. A failure before the first message was sent (an
+    unreachable broker, a refused login) is raised; a later one is returned in
+    :attr:`DemoStats.failure` together with the counts.
 
     :param pendingSignal: a signal received before these handlers were installed (the
         command's own handlers record it), or ``None``; it stops the run as soon as it starts.
@@ -435,28 +497,51 @@ def runDemo(config: StompConfig, *, prefix: str, count: int, poison: int,
     """
     reactor: Any = importlib.import_module('twisted.internet.reactor')  # the global one, installed on first import
 
-    stats = DemoStats(count=count, poison=poison)
-    demo = DemoPipeline(reactor, config, stats, prefix, **options)
+    runs = [(mode, DemoStats(count=count, poison=poison)) for mode in modes]
+    prefixes = [prefix] if len(runs) == 1 else [f'{prefix}.{mode}' for mode in modes]
+    current: list[DemoPipeline] = []
     done: list[bool] = []
+    stopped: list[int | None] = []
+
+    def stop(signum: int | None) -> None:
+        stopped.append(signum)
+        for _, stats in runs[len(current):]:  # the runs not started yet
+            stats.interrupted, stats.stopSignal = True, signum
+        if current:
+            current[-1].stop(signum)
+
+    @defer.inlineCallbacks
+    def runAll() -> Any:
+        for (mode, stats), runPrefix in zip(runs, prefixes, strict=True):
+            if stopped:
+                break
+            demo = DemoPipeline(reactor, config, stats, runPrefix, mode=mode, **options)
+            current.append(demo)
+            try:
+                yield demo.run()
+            except Exception as exc:  # recorded with the counts, and the next mode still runs
+                stats.failure = exc
+            if stats.failure is not None and stats.started is None:
+                break  # the broker cannot be reached: the next mode would fail the same way
 
     def start() -> None:
         early = pendingSignal() if pendingSignal is not None else None
         if early is not None:
-            demo.stop(early)
+            stop(early)
 
         def finish(result: Any) -> None:
             done.append(True)
             if reactor.running:
                 reactor.stop()
 
-        demo.run().addErrback(lambda failure: setattr(stats, 'failure', failure.value)).addBoth(finish)
+        runAll().addErrback(lambda failure: log.error('Demo failed: %s', failure.getErrorMessage())).addBoth(finish)
 
     def onSignal(signum: int, frame: Any) -> None:
-        if stats.interrupted:  # the second signal: no more waiting
+        if stopped:  # the second signal: no more waiting
             reactor.callFromThread(_stopReactor, reactor)
             return
         log.info('Stopping (signal %d): disconnecting', signum)
-        reactor.callFromThread(demo.stop, signum)
+        reactor.callFromThread(stop, signum)
 
     previous = _installSignalHandlers(onSignal)
     try:
@@ -464,13 +549,16 @@ def runDemo(config: StompConfig, *, prefix: str, count: int, poison: int,
         reactor.run(installSignalHandlers=False)
     finally:
         _restoreSignalHandlers(previous)
-    if not done:
-        stats.interrupted = True
-    if stats.interrupted:
-        stats.failure = None  # the connections were closed on purpose
-    if stats.failure is not None and stats.started is None:
-        raise stats.failure
-    return stats
+    results = [stats for _, stats in runs]
+    for stats in results:
+        if not done:
+            stats.interrupted = True
+        if stats.interrupted:
+            stats.failure = None  # the connections were closed on purpose
+    for stats in results:
+        if stats.failure is not None and stats.started is None:
+            raise stats.failure
+    return results
 
 
 def _stopReactor(reactor: Any) -> None:

@@ -50,7 +50,7 @@ class StompConfig:
         self.sslContext = sslContext
 
     def __repr__(self) -> str:
-        passcode = None if self.passcode is None else '********'
+        passcode = None if self.passcode is None else StompSpec.PASSCODE_MASK
         return (
             f'StompConfig(uri={self.uri!r}, login={self.login!r}, passcode={passcode!r}, '
             f'version={self.version!r}, check={self.check!r}, sslContext={self.sslContext!r})'

@@ -22,8 +22,7 @@ from typing import Any
 from stompest.cli.connect import (
     closeQuietly,
     connectSync,
-    disconnect,
-    disconnectAfterStop,
+    leave,
     raiseIfError,
     waitForFrame,
     waitForReceipt,
@@ -136,10 +135,7 @@ def cmdBench(args: argparse.Namespace, context: Context) -> int:
             left = f'{stats.inFlight} messages may be left on {destination!r}' if stats.inFlight else (
                 f'nothing left on {destination!r}')
             context.report(f'bench: stopped after {stats.produced} messages; {left}')
-        if stop.requested:
-            disconnectAfterStop(client, args.connectTimeout, context.report)
-        else:
-            disconnect(client, args.connectTimeout, stop)
+        leave(client, args.connectTimeout, stop, context.report)
     finally:
         closeQuietly(client)
     TextOut(context.stdout).write(formatTable(stats.table(destination)))

@@ -25,7 +25,7 @@ from stompest.protocol.frame import StompFrame
 from stompest.protocol.spec import StompSpec
 
 __all__ = [
-    'BrokerWalk', 'configFor', 'connectSync', 'disconnect', 'raiseIfError', 'sslContextFor', 'waitForFrame',
+    'BrokerWalk', 'configFor', 'connectSync', 'disconnect', 'leave', 'raiseIfError', 'sslContextFor', 'waitForFrame',
     'waitForReceipt',
 ]
 
@@ -198,6 +198,15 @@ def disconnectAfterStop(client: Any, timeout: float, report: Callable[[str], Non
         disconnect(client, timeout)
     except (StompError, CliError, OSError) as exc:
         report(f'disconnect after the stop request failed: {exc}')
+
+
+def leave(client: Any, timeout: float, stop: StopSignals, report: Callable[[str], None]) -> None:
+    """The DISCONNECT that ends a subcommand: best effort after a stop request
+    (:func:`disconnectAfterStop`), else with its receipt awaited (:func:`disconnect`)."""
+    if stop.requested:
+        disconnectAfterStop(client, timeout, report)
+    else:
+        disconnect(client, timeout, stop)
 
 
 def closeQuietly(client: Any) -> None:

@@ -6,11 +6,12 @@ from dataclasses import dataclass, field
 from typing import Any, TextIO
 
 from stompest.cli.signals import StopSignals
+from stompest.protocol.spec import StompSpec
 
 __all__ = ['MASK', 'Context', 'mask']
 
 #: What a passcode is replaced with wherever it would show.
-MASK = '********'
+MASK = StompSpec.PASSCODE_MASK
 
 
 def mask(text: str, secret: str | None) -> str:

@@ -59,11 +59,11 @@ def connectTwisted(reactor: Any, args: argparse.Namespace, context: Context) -> 
 
     walking = walk()
 
-    def cancel(outer: defer.Deferred) -> None:
+    def cancel(outer: defer.Deferred[Any]) -> None:
         cancelled.append(True)
         walking.cancel()
 
-    outer: defer.Deferred = defer.Deferred(cancel)
+    outer: defer.Deferred[Any] = defer.Deferred(cancel)
 
     def relay(result: Any) -> None:
         if not outer.called:
@@ -83,29 +83,51 @@ def cmdDemo(args: argparse.Namespace, context: Context) -> int:
     from stompest import _demo
 
     prefix = args.prefix or f'/queue/stompest.demo.{uuid.uuid4().hex[:12]}'
-    bar = ProgressBar(context.stderr, args.count)
+    bars: list[tuple[Any, ProgressBar]] = []  # one bar per mode run, each ended when the next starts
 
     def progress(stats: Any) -> None:
-        bar.update(stats.settled, stats.progressText())
+        if not bars or bars[-1][0] is not stats:
+            if bars:
+                last, bar = bars[-1]
+                bar.finish(last.settled, last.progressText())
+            bars.append((stats, ProgressBar(context.stderr, args.count)))
+        bars[-1][1].update(stats.settled, stats.progressText())
 
-    context.report(f'demo: {args.count} messages ({args.poison} poison) through {prefix}.{{in,out,error}}')
+    where = f'{prefix}.{{in,out,error}}'
+    if args.mode == 'both':
+        where = f'{prefix}.{{receipts,transactions}}.{{in,out,error}}'
+    context.report(f'demo: {args.count} messages ({args.poison} poison) through {where}, mode {args.mode}')
     sslContextFor(args)  # the same checks and error lines as the other commands
     try:
         _demo.twistedTls(args.uri, args.ca, args.cert, args.key, args.noVerify)
     except Exception as exc:  # pyOpenSSL's and Twisted's errors for unreadable PEM files vary
         raise CliError(f'Cannot load TLS material: {exc}') from exc
-    stats = _demo.runDemo(
-        configFor(args), prefix=prefix, count=args.count, poison=args.poison, idleTimeout=args.timeout,
-        connectTimeout=args.connectTimeout, host=args.host, heartBeats=args.heartBeats, progress=progress,
-        connector=lambda reactor: connectTwisted(reactor, args, context),
+    modes = ('receipts', 'transactions') if args.mode == 'both' else (args.mode,)
+    runs = _demo.runDemo(
+        configFor(args), prefix=prefix, count=args.count, poison=args.poison, modes=modes, batch=args.batch,
+        idleTimeout=args.timeout, connectTimeout=args.connectTimeout, host=args.host, heartBeats=args.heartBeats,
+        progress=progress, connector=lambda reactor: connectTwisted(reactor, args, context),
         pendingSignal=lambda: context.stop.signum,  # one that came before the reactor's handlers
     )
-    bar.finish(stats.settled, stats.progressText())
-    TextOut(context.stdout).write(formatTable(stats.table()))
-    if stats.interrupted:
-        raise Stopped(stats.stopSignal) if stats.stopSignal is not None else KeyboardInterrupt()
-    if stats.lost:
-        raise CliError(f'{stats.lost} message{"" if stats.lost == 1 else "s"} lost')
-    if stats.failure is not None:
-        raise stats.failure
+    if bars:
+        last, bar = bars[-1]
+        bar.finish(last.settled, last.progressText())
+    out = TextOut(context.stdout)
+    for stats in runs:
+        if stats.started is None and stats.interrupted:
+            continue  # a later mode that a stop signal skipped
+        out.write(formatTable(stats.table()))
+    if len(runs) > 1 and all(stats.rate for stats in runs):
+        rates = {stats.mode: stats.rate for stats in runs}
+        out.write(f"transactions {rates['transactions']:,.0f} msg/s vs receipts {rates['receipts']:,.0f} msg/s "
+                  f"({rates['transactions'] / rates['receipts']:.1f}x)\n")
+    for stats in runs:
+        if stats.interrupted:
+            raise Stopped(stats.stopSignal) if stats.stopSignal is not None else KeyboardInterrupt()
+    lost = sum(stats.lost for stats in runs)
+    if lost:
+        raise CliError(f'{lost} message{"" if lost == 1 else "s"} lost')
+    for stats in runs:
+        if stats.failure is not None:
+            raise stats.failure
     return 0

@@ -16,6 +16,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from stompest.error import StompConnectTimeout, StompError, StompProtocolError
+from stompest.protocol.failover import brokerUri, hostPort
 
 __all__ = ['CliError', 'ConnectFailed', 'brokerUri', 'describeCause', 'describeError', 'hostPort']
 
@@ -43,25 +44,6 @@ class CliError(Exception):
     def line(self) -> str:
         """The error line without the ``stompest: error:`` prefix."""
         return f'{self}; hint: {self.hint}' if self.hint else str(self)
-
-
-def hostPort(broker: dict[str, Any]) -> str:
-    """``host:port`` of a broker, IPv6 literals in brackets.
-
-    >>> hostPort({'protocol': 'tcp', 'host': '::1', 'port': 61613})
-    '[::1]:61613'
-    """
-    host = broker['host']
-    return f'[{host}]:{broker["port"]}' if ':' in host else f'{host}:{broker["port"]}'
-
-
-def brokerUri(broker: dict[str, Any]) -> str:
-    """The URI of one broker of a failover URI.
-
-    >>> brokerUri({'protocol': 'ssl', 'host': 'broker', 'port': 61614})
-    'ssl://broker:61614'
-    """
-    return f'{broker["protocol"]}://{hostPort(broker)}'
 
 
 def _chain(exc: BaseException) -> Iterator[BaseException]:

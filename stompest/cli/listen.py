@@ -8,8 +8,7 @@ import uuid
 from stompest.cli.connect import (
     closeQuietly,
     connectSync,
-    disconnect,
-    disconnectAfterStop,
+    leave,
     raiseIfError,
     waitForFrame,
     waitForReceipt,
@@ -65,10 +64,7 @@ def cmdListen(args: argparse.Namespace, context: Context) -> int:
         except Stopped as exc:
             if exc.forced:
                 raise
-        if stop.requested:
-            disconnectAfterStop(client, args.connectTimeout, context.report)
-        else:
-            disconnect(client, args.connectTimeout, stop)
+        leave(client, args.connectTimeout, stop, context.report)
     finally:
         closeQuietly(client)
     stop.check()

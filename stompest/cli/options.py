@@ -180,6 +180,12 @@ def _demoParser(commands: Any) -> None:
     demo.add_argument('--timeout', metavar='SECONDS', type=_seconds, default=30.0,
                       help='give up after SECONDS without progress (default: 30)')
     demo.add_argument('--prefix', metavar='DEST', help='destination prefix (default: /queue/stompest.demo.<random>)')
+    demo.add_argument('--mode', choices=('transactions', 'receipts', 'both'), default='transactions',
+                      help='how the transformer confirms its work: outputs and input ACKs committed together '
+                           'in transactions (default), one RECEIPT per output before the input is acked, '
+                           'or both, one after the other, to compare their throughput')
+    demo.add_argument('--batch', metavar='N', type=_positiveInt, default=100,
+                      help='inputs per transaction in the transactions mode (default: 100)')
     _connectionOptions(demo)
 
 

@@ -7,7 +7,7 @@ import uuid
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from stompest.cli.connect import closeQuietly, connectSync, disconnect, disconnectAfterStop, waitForReceipt
+from stompest.cli.connect import closeQuietly, connectSync, leave, waitForReceipt
 from stompest.cli.context import Context
 from stompest.cli.errors import CliError
 from stompest.cli.signals import Stopped, StopSignals
@@ -70,10 +70,7 @@ def cmdSend(args: argparse.Namespace, context: Context) -> int:
         except Stopped as exc:
             if exc.forced:
                 raise
-        if stop.requested:
-            disconnectAfterStop(client, args.connectTimeout, context.report)
-        else:
-            disconnect(client, args.connectTimeout, stop)
+        leave(client, args.connectTimeout, stop, context.report)
     finally:
         closeQuietly(client)
     context.report(f'sent {sent} message{"" if sent == 1 else "s"} to {args.destination!r}')

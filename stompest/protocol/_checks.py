@@ -17,8 +17,9 @@ def _version(version: str | None) -> str:
     return StompSpec.version(version)
 
 
-def _versions(versions: Iterable[str] | None) -> list[str]:
-    """Validate offered versions; return them deduplicated, oldest first."""
+def offeredVersions(versions: Iterable[str] | None) -> list[str]:
+    """Validate the versions a CONNECT offers (``None``: ``['1.0']``); return them deduplicated,
+    oldest first. The one version-list check of the frame builders and the session."""
     if versions is None:
         return [StompSpec.VERSION_1_0]
     if isinstance(versions, str):
@@ -98,9 +99,11 @@ def _heartBeats(heartBeats: object) -> tuple[int, int]:
     return (values[0], values[1])
 
 
-def _parseHeartBeats(value: object, frame: StompFrame | None = None) -> tuple[int, int]:
-    """Parse a received ``heart-beat`` header; one that is not two integers from 0 to
-    MAX_HEART_BEAT is a protocol error (as stompest 2.3 raised), with the frame attached."""
+def parseHeartBeats(value: object, frame: StompFrame | None = None) -> tuple[int, int]:
+    """Parse a received ``heart-beat`` header (``'x,y'``) into ``(x, y)`` ms, for a client reading
+    CONNECTED and a broker (:mod:`stompest.testing`) reading CONNECT; one that is not two integers
+    from 0 to MAX_HEART_BEAT raises :class:`~stompest.error.StompProtocolError` (as stompest 2.3
+    did), with ``frame`` attached."""
     parts = value.split(StompSpec.HEART_BEAT_SEPARATOR) if isinstance(value, str) else []
     digits = [part.strip() for part in parts]
     if len(digits) == 2 and all(d.isdigit() and d.isascii() and len(d) <= 10 for d in digits):

@@ -7,6 +7,7 @@ are never escaped, in any version (the spec exempts them so a 1.0 peer can read 
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
 
@@ -26,7 +27,35 @@ _NEEDS_ESCAPE = {
 }
 _ESCAPE_SEQUENCE = re.compile(r'\\(.?)', re.DOTALL)
 
+Coder = Callable[[str], str]
+Builder = Callable[[str, str], 'Coder | None']
 
+#: The escaper and the unescaper of each ``(version, command)`` seen so far: each is built once,
+#: then looked up per frame (the frame's serialiser reads :data:`ESCAPERS` directly, a dict
+#: lookup being the cheapest call on its hot path).
+ESCAPERS: dict[tuple[str, str], Coder | None] = {}
+UNESCAPERS: dict[tuple[str, str], Coder | None] = {}
+
+
+def _cached(cache: dict[tuple[str, str], Coder | None]) -> Callable[[Builder], Builder]:
+    """Remember what the decorated builder returns, per ``(version, command)``, in ``cache``."""
+
+    def decorate(build: Builder) -> Builder:
+        @functools.wraps(build)
+        def lookup(version: str, command: str) -> Coder | None:
+            key = (version, command)
+            try:
+                return cache[key]
+            except KeyError:
+                result = cache[key] = build(version, command)
+                return result
+
+        return lookup
+
+    return decorate
+
+
+@_cached(ESCAPERS)
 def escaper(version: str, command: str) -> Callable[[str], str] | None:
     """A function that escapes a header name or value of ``command`` in ``version``, or
     ``None`` where nothing is escaped (1.0, and CONNECT/STOMP/CONNECTED in every version)."""
@@ -41,6 +70,7 @@ def escaper(version: str, command: str) -> Callable[[str], str] | None:
     return escape
 
 
+@_cached(UNESCAPERS)
 def unescaper(version: str, command: str) -> Callable[[str], str] | None:
     """A function that decodes the escapes of a received header name or value, or ``None``
     where the version or command has no escapes. An undefined escape sequence raises

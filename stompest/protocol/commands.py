@@ -53,11 +53,11 @@ from stompest.protocol._checks import (
     _heartBeat,
     _heartBeats,
     _nonEmpty,
-    _parseHeartBeats,
     _receipt,
     _string,
-    _versions,
     _withReceipt,
+    offeredVersions,
+    parseHeartBeats,
 )
 from stompest.protocol.frame import Headers, StompFrame, StompHeartBeat
 from stompest.protocol.spec import StompSpec
@@ -66,6 +66,7 @@ __all__ = [
     'Token',
     'abort',
     'ack',
+    'acknowledgeBytes',
     'beat',
     'begin',
     'commit',
@@ -73,9 +74,11 @@ __all__ = [
     'connected',
     'disconnect',
     'error',
+    'errorText',
     'message',
     'nack',
     'negotiateHeartBeat',
+    'parseHeartBeats',
     'receipt',
     'send',
     'stomp',
@@ -172,7 +175,7 @@ def _connect(
     host: str | None,
     heartBeats: tuple[int, int] | None,
 ) -> StompFrame:
-    offered = _versions(versions)
+    offered = offeredVersions(versions)
     highest = offered[-1]
     _checkCommand(command, highest)
     if heartBeats is not None:
@@ -364,21 +367,23 @@ def _acknowledge(
 _ACK_WIRE: dict[tuple[str, str | None], tuple[str, tuple[tuple[str, str, bool], ...], bool, str]] = {}
 
 
-def _acknowledgeFast(
+def acknowledgeBytes(
     command: str,
     frame: StompFrame,
-    transactions: Collection[str] | None,
-    receipt: str | None,
-    version: str | None,
+    transactions: Collection[str] | None = None,
+    receipt: str | None = None,
+    version: str | None = None,
 ) -> bytes | StompFrame:
-    """What ``bytes(_acknowledge(...))`` gives (after the same checks, with the same errors), or,
-    off the fast path, the frame ``_acknowledge(...)`` builds (unserialised, so that an error in
-    serialising it is raised where it always was: by ``bytes()``).
+    """The ACK or NACK (``command``) of a received MESSAGE ``frame`` as bytes, for a client's hot
+    path: what ``bytes(ack(...))`` (or ``nack``) gives, after the same checks, with the same
+    errors; or, off the fast path, the frame :func:`ack` builds (unserialised, so that an error in
+    serialising it is raised where it always was: by ``bytes()``). The parameters are those of
+    :func:`ack`.
 
     The fast path writes the bytes without building a frame: no receipt, no open transaction,
     and header values that are plain text (no backslash, no line break, so that a colon is the
     one character an escape may stand for). For a consumer that acknowledges each message this
-    is most of the per-message cost of the ACK."""
+    is most of the per-message cost of the ACK (measured: docs/benchmarks-e2e.rst, "ACKs without frames")."""
     key = (command, frame.version or version)
     try:
         resolved, names, escaped, codec = _ACK_WIRE[key]
@@ -457,7 +462,7 @@ def connected(
     is not two non-negative integers of at most :attr:`StompSpec.MAX_HEART_BEAT` raises
     :class:`~stompest.error.StompProtocolError` (as stompest 2.3 did, huge values aside).
     """
-    offered = _versions(versions)
+    offered = offeredVersions(versions)
     _checkReceived(frame, StompSpec.CONNECTED)
     headers = frame.headers
     version = headers.get(StompSpec.VERSION_HEADER, StompSpec.VERSION_1_0)
@@ -467,7 +472,7 @@ def connected(
         )
     heartBeats = (0, 0)
     if version != StompSpec.VERSION_1_0 and StompSpec.HEART_BEAT_HEADER in headers:
-        heartBeats = _parseHeartBeats(headers[StompSpec.HEART_BEAT_HEADER], frame)
+        heartBeats = parseHeartBeats(headers[StompSpec.HEART_BEAT_HEADER], frame)
     return version, headers.get(StompSpec.SERVER_HEADER), headers.get(StompSpec.SESSION_HEADER), heartBeats
 
 
@@ -514,6 +519,16 @@ def error(frame: StompFrame) -> str:
     if text is not None:
         return text
     return frame.body.decode(StompSpec.codec(StompSpec.VERSION_1_2), 'replace')
+
+
+def errorText(frame: StompFrame, limit: int = 200) -> str:
+    """A received ERROR frame in one line for an exception or a log: its ``message`` header and
+    the first line of its body (when that says more), cut to ``limit`` characters and ``...``."""
+    message = error(frame)
+    detail = frame.body.decode('utf-8', 'replace').strip().split('\n', 1)[0].strip()
+    if detail and detail != message:
+        message = f'{message}: {detail}' if message else detail
+    return message if len(message) <= limit else message[:limit] + '...'
 
 
 # --- helpers -------------------------------------------------------------------------------------

@@ -88,12 +88,12 @@ import ipaddress
 import math
 import random
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from stompest.error import StompConnectTimeout, StompFailoverUriError
 
-__all__ = ['StompFailoverTransport', 'StompFailoverUri', 'isLocalHost']
+__all__ = ['StompFailoverTransport', 'StompFailoverUri', 'brokerUri', 'hostPort', 'isLocalHost', 'reconnectDelay']
 
 #: A broker as a dict: ``{'protocol': 'tcp' | 'ssl', 'host': str, 'port': int}``.
 Broker = dict[str, Any]
@@ -286,14 +286,58 @@ class StompFailoverUri:
                 raise self._error(f'Invalid value for option {name} ({exc})', value) from None
         for broker in self.options.get(_PRIORITY_URIS) or []:
             if broker not in self.brokers:
-                raise self._error(f'Invalid {_PRIORITY_URIS} entry (not in the broker list)', _brokerUri(broker))
+                raise self._error(f'Invalid {_PRIORITY_URIS} entry (not in the broker list)', brokerUri(broker))
 
 
-def _brokerUri(broker: Broker) -> str:
+def hostPort(broker: Broker) -> str:
+    """``host:port`` of a broker (as :attr:`StompFailoverUri.brokers` lists them), an IPv6 literal
+    host in brackets so that the port cannot be mistaken for part of the address.
+
+    >>> hostPort({'protocol': 'tcp', 'host': '::1', 'port': 61613})
+    '[::1]:61613'
+    """
     host = broker['host']
-    if ':' in host:
-        host = f'[{host}]'
-    return f"{broker['protocol']}://{host}:{broker['port']}"
+    return f'[{host}]:{broker["port"]}' if ':' in host else f'{host}:{broker["port"]}'
+
+
+def brokerUri(broker: Broker) -> str:
+    """A broker as URI text, ``protocol://host:port`` (IPv6 in brackets), for logs and errors,
+    and for a config that names this one broker.
+
+    >>> brokerUri({'protocol': 'tcp', 'host': '::1', 'port': 61613})
+    'tcp://[::1]:61613'
+    >>> brokerUri({'protocol': 'ssl', 'host': 'broker', 'port': 61614})
+    'ssl://broker:61614'
+    """
+    return f'{broker["protocol"]}://{hostPort(broker)}'
+
+
+def reconnectDelay(attempt: int, options: Mapping[str, Any], jitter: float = 0.0) -> float:
+    """The delay in seconds before reconnect attempt ``attempt`` (1: the first retry of a phase),
+    under a failover URI's ``options``: a pure policy, the randomness passed in (like Twisted's
+    ``backoffPolicy``), so that a test or another client gets the same schedule from the same draws.
+
+    The delay starts at ``initialReconnectDelay`` ms, is multiplied by ``backOffMultiplier`` per
+    attempt (with ``useExponentialBackOff``) and capped at ``maxReconnectDelay``; ``jitter``, a draw
+    from [0, 1), adds that fraction of ``reconnectDelayJitter`` ms, still under the cap.
+
+    >>> options = StompFailoverUri('failover:(tcp://a:1)?initialReconnectDelay=100,maxReconnectDelay=300').options
+    >>> [reconnectDelay(n, options) for n in (1, 2, 3, 4)]
+    [0.1, 0.2, 0.3, 0.3]
+    """
+    maximum = float(options['maxReconnectDelay'])
+    delay = float(options['initialReconnectDelay'])
+    if options['useExponentialBackOff']:
+        multiplier = options['backOffMultiplier']
+        for _ in range(attempt - 1):  # step by step, capped each time: the floats of a running product
+            if delay >= maximum or delay == 0 or multiplier == 1:
+                break
+            delay = min(delay * multiplier, maximum)
+    delay = min(delay, maximum)
+    spread = options['reconnectDelayJitter']
+    if spread:
+        delay = min(delay + jitter * spread, maximum)
+    return delay / 1000.0
 
 
 def isLocalHost(host: str) -> bool:
@@ -458,7 +502,6 @@ class StompFailoverTransport:
 
     def _reset(self) -> None:
         self._attempts = 0
-        self._delay = float(self._uri.options['initialReconnectDelay'])
         self._pass: list[Broker] = []
 
     def _limit(self) -> tuple[str, int]:
@@ -486,16 +529,10 @@ class StompFailoverTransport:
         return dict(broker), delay
 
     def _nextDelay(self) -> float:
-        """The delay (in seconds) before this reconnect attempt; advances the back-off."""
+        """The delay (in seconds) before this reconnect attempt (the rng drawn only with jitter)."""
         options = self._uri.options
-        maximum = float(options['maxReconnectDelay'])
-        delay = min(self._delay, maximum)
-        if options['useExponentialBackOff']:
-            self._delay = min(self._delay * options['backOffMultiplier'], maximum)
-        jitter = options['reconnectDelayJitter']
-        if jitter:
-            delay = min(delay + self._rng.random() * jitter, maximum)
-        return delay / 1000.0
+        jitter = self._rng.random() if options['reconnectDelayJitter'] else 0.0
+        return reconnectDelay(self._attempts, options, jitter)
 
     def _newPass(self) -> list[Broker]:
         brokers = list(self._uri.brokers)

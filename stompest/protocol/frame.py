@@ -27,31 +27,22 @@ from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from typing import Any
 
 from stompest.error import StompEncodingError, StompProtocolError
-from stompest.protocol._escape import checkUnescaped, escaper
+from stompest.protocol._escape import ESCAPERS as _ESCAPERS
+from stompest.protocol._escape import checkUnescaped
+from stompest.protocol._escape import escaper as _escaper
 from stompest.protocol.spec import StompSpec
 
-__all__ = ['StompFrame', 'StompHeartBeat', 'Headers']
+__all__ = ['StompFrame', 'StompHeartBeat', 'Headers', 'copyHeaders']
 
 #: What the API accepts as headers: a mapping, or ``(name, value)`` pairs (stompest 2.3 took both).
 Headers = Mapping[str, Any] | Iterable[tuple[str, Any]]
 
-_MASKED = '********'
+_MASKED = StompSpec.PASSCODE_MASK
 _CODECS = StompSpec.CODECS
 _CONTENT_LENGTH = StompSpec.CONTENT_LENGTH_HEADER
 _DEFAULT_VERSION = StompSpec.DEFAULT_VERSION
 _V12 = StompSpec.VERSION_1_2
 _CONNECTED = StompSpec.CONNECTED
-_ESCAPERS: dict[tuple[str, str], Callable[[str], str] | None] = {}
-
-
-def _escaper(version: str, command: str) -> Callable[[str], str] | None:
-    """:func:`escaper`, remembered per (version, command)."""
-    key = (version, command)
-    try:
-        return _ESCAPERS[key]
-    except KeyError:
-        result = _ESCAPERS[key] = escaper(version, command)
-        return result
 
 
 class StompFrame:
@@ -103,7 +94,7 @@ class StompFrame:
             self.headers: dict[str, str] = derived
         else:
             self.rawHeaders = None
-            self.headers = _copyHeaders(headers)
+            self.headers = copyHeaders(headers)
         self.body: bytes = body if type(body) is bytes else _toBody(body)
         self.version: str = _DEFAULT_VERSION if version is None else version
 
@@ -328,8 +319,9 @@ class StompHeartBeat:
         return 'heart-beat'
 
 
-def _copyHeaders(headers: Headers | None) -> dict[str, str]:
-    """A new dict of the headers given (a mapping or pairs), names and values as they are."""
+def copyHeaders(headers: Headers | None) -> dict[str, Any]:
+    """A new dict of the headers given (a mapping or pairs; ``None``: none), names and values as
+    they are: how :class:`StompFrame` and the session take the :data:`Headers` a caller passes."""
     if type(headers) is dict:
         return headers.copy()
     if isinstance(headers, Mapping):

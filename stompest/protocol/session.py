@@ -73,16 +73,17 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from stompest.error import StompProtocolError
 from stompest.protocol import commands
+from stompest.protocol._checks import offeredVersions
 from stompest.protocol.commands import Token
-from stompest.protocol.frame import Headers, StompFrame, StompHeartBeat
+from stompest.protocol.frame import Headers, StompFrame, StompHeartBeat, copyHeaders
 from stompest.protocol.spec import StompSpec
 
-__all__ = ['COMMAND_STATES', 'StompSession']
+__all__ = ['COMMAND_STATES', 'StompSession', 'inTransaction']
 
 DISCONNECTED = 'disconnected'
 CONNECTING = 'connecting'
@@ -208,6 +209,15 @@ class StompSession:
         """How often the client must send a heart-beat, in ms (0: never), as negotiated."""
         return self._clientHeartBeat
 
+    # stompest 2.3's private name for it (its own Twisted tests set it to stop the heart-beats)
+    @property
+    def _clientSendHeartBeat(self) -> int:
+        return self._clientHeartBeat
+
+    @_clientSendHeartBeat.setter
+    def _clientSendHeartBeat(self, value: int) -> None:
+        self._clientHeartBeat = value
+
     @property
     def serverHeartBeat(self) -> int:
         """How often the broker will send a heart-beat, in ms (0: never), as negotiated."""
@@ -280,17 +290,13 @@ class StompSession:
     def _offered(self, versions: Iterable[str] | None) -> list[str]:
         if versions is None:
             return StompSpec.versions(self._highestVersion)
-        if isinstance(versions, str):
-            raise StompProtocolError(f'Versions must be a list of versions, not a string: {versions!r}')
-        offered = sorted({StompSpec.version(v) for v in versions}, key=StompSpec.VERSIONS.index)
+        offered = offeredVersions(versions)
         allowed = StompSpec.versions(self._highestVersion)
         for version in offered:
             if version not in allowed:
                 raise StompProtocolError(
                     f'Version is higher than the session allows: {version!r} [session version {self._highestVersion}]'
                 )
-        if not offered:
-            raise StompProtocolError('No version offered: []')
         return offered
 
     def connected(self, frame: StompFrame) -> None:
@@ -371,7 +377,7 @@ class StompSession:
         if token in self._subscriptions:
             raise StompProtocolError(f'Already subscribed: {token!r}')
         newReceipt = self._newReceipt(frame)
-        remembered = _headerDict(headers)
+        remembered = copyHeaders(headers)
         if token[0] == StompSpec.ID_HEADER:
             remembered.setdefault(StompSpec.ID_HEADER, token[1])
         remembered.pop(StompSpec.RECEIPT_HEADER, None)
@@ -425,12 +431,13 @@ class StompSession:
         self._checkState('nack')
         return self._acknowledge(commands.nack, frame, receipt)
 
-    def _ackFast(self, frame: StompFrame) -> bytes | StompFrame:
+    def ackBytes(self, frame: StompFrame) -> bytes | StompFrame:
         """:meth:`ack` without a receipt, for a client's hot path: the same checks and errors; the
         ACK's bytes when they could be written without building a frame, else the frame itself
-        (``bytes()`` of it may still raise, as for :meth:`ack`'s)."""
+        (``bytes()`` of it may still raise, as for :meth:`ack`'s). See
+        :func:`~stompest.protocol.commands.acknowledgeBytes`."""
         self._checkState('ack')
-        return commands._acknowledgeFast(StompSpec.ACK, frame, self._transactions, None, self._version)
+        return commands.acknowledgeBytes(StompSpec.ACK, frame, self._transactions, None, self._version)
 
     def _acknowledge(self, build: Callable[..., StompFrame], frame: StompFrame, receipt: str | None) -> StompFrame:
         result = build(frame, self._transactions, receipt, version=self._version)
@@ -530,6 +537,27 @@ class StompSession:
             self._receipts.add(receiptId)
 
 
-def _headerDict(headers: Headers | None) -> dict[str, Any]:
-    items = headers.items() if isinstance(headers, Mapping) else (headers or ())
-    return dict(items)
+#: A session's ``ack`` or ``nack``: builds the frame for a MESSAGE, with an optional receipt.
+Acknowledge = Callable[[StompFrame, 'str | None'], StompFrame]
+
+
+def inTransaction(session: StompSession, build: Acknowledge, transaction: str | None) -> Acknowledge:
+    """``build`` (``session.ack`` or ``session.nack``) itself when ``transaction`` is ``None``;
+    else a builder of the same frame with ``transaction`` in it, for both clients'
+    ``ack(frame, transaction=...)``. STOMP lets an ACK or NACK carry a ``transaction`` header: it
+    then takes effect when that transaction is committed (and not at all if it is aborted); 2.3's
+    session only put a MESSAGE's own ``transaction`` header back on its ACK. A checking session
+    (``check=True``) refuses a transaction it has not begun (:class:`~stompest.error.StompProtocolError`)."""
+    if transaction is None:
+        return build
+
+    def built(frame: StompFrame, receipt: str | None = None) -> StompFrame:
+        if type(transaction) is not str or not transaction:
+            raise StompProtocolError(f'Invalid transaction: {transaction!r} [a non-empty string]')
+        if session.check and transaction not in session.transactions:
+            raise StompProtocolError(f'No such transaction: {transaction!r}')
+        result = build(frame, receipt)
+        result.headers[StompSpec.TRANSACTION_HEADER] = transaction
+        return result
+
+    return built

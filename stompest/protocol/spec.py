@@ -131,6 +131,8 @@ class StompSpec:
     MESSAGE_HEADER = 'message'
     MESSAGE_ID_HEADER = 'message-id'
     PASSCODE_HEADER = 'passcode'
+    #: What a passcode is shown as wherever it would appear (frame ``repr``/``info``, config ``repr``, CLI).
+    PASSCODE_MASK = '********'
     RECEIPT_HEADER = 'receipt'
     RECEIPT_ID_HEADER = 'receipt-id'
     SELECTOR_HEADER = 'selector'

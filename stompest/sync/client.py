@@ -43,10 +43,10 @@ from stompest.error import (
     StompProtocolError,
 )
 from stompest.protocol import commands
-from stompest.protocol._transaction import inTransaction
 from stompest.protocol.failover import StompFailoverTransport
 from stompest.protocol.frame import Headers, StompFrame, StompHeartBeat
-from stompest.protocol.session import StompSession
+from stompest.protocol.heartbeat import receiveDeadline, sendDeadline
+from stompest.protocol.session import StompSession, inTransaction
 from stompest.protocol.spec import StompSpec
 from stompest.sync.transport import StompFrameTransport, brokerUri, errorText
 
@@ -434,7 +434,7 @@ class Stomp:
         session = self._session
         if session.state != StompSession.CONNECTED or not session.clientHeartBeat or self._sentAt is None:
             return None
-        return self._sentAt + session.clientHeartBeat / 1000.0
+        return sendDeadline(self._sentAt, session.clientHeartBeat)
 
     def _overdueAt(self) -> float | None:
         session = self._session
@@ -442,7 +442,7 @@ class Stomp:
             return None
         if self._receivedAt is None:
             return None
-        return self._receivedAt + session.serverHeartBeat / 1000.0 * self._heartBeatTolerance
+        return receiveDeadline(self._receivedAt, session.serverHeartBeat, self._heartBeatTolerance)
 
     # STOMP commands
 

@@ -22,7 +22,8 @@ from collections.abc import Callable
 from typing import Any
 
 from stompest.error import StompConnectionError
-from stompest.protocol import commands
+from stompest.protocol.commands import errorText
+from stompest.protocol.failover import brokerUri
 from stompest.protocol.frame import StompFrame, StompHeartBeat
 from stompest.protocol.parser import StompParser
 
@@ -86,8 +87,8 @@ class StompFrameTransport:
         self.bytesReceived = 0
 
     def __str__(self) -> str:
-        host = f'[{self.host}]' if ':' in self.host else self.host
-        return f'{"ssl" if self._sslContext is not None else "tcp"}://{host}:{self.port}'
+        protocol = 'tcp' if self._sslContext is None else 'ssl'
+        return brokerUri({'protocol': protocol, 'host': self.host, 'port': self.port})
 
     @property
     def connected(self) -> bool:
@@ -228,23 +229,3 @@ class StompFrameTransport:
 
 def _reason(exc: OSError) -> str:
     return exc.strerror or str(exc) or type(exc).__name__
-
-
-def errorText(frame: StompFrame) -> str:
-    """The ERROR's ``message`` header and the first line of its body, cut short for a log line."""
-    message = commands.error(frame)
-    detail = frame.body.decode('utf-8', 'replace').strip().split('\n', 1)[0].strip()
-    if detail and detail != message:
-        message = f'{message}: {detail}' if message else detail
-    return message if len(message) <= _ERROR_TEXT_LIMIT else message[:_ERROR_TEXT_LIMIT] + '...'
-
-
-_ERROR_TEXT_LIMIT = 200
-
-
-def brokerUri(broker: dict[str, Any]) -> str:
-    """``protocol://host:port`` of a failover URI's broker (IPv6 hosts in brackets), for log lines."""
-    host = broker['host']
-    if ':' in host:
-        host = f'[{host}]'
-    return f'{broker["protocol"]}://{host}:{broker["port"]}'

@@ -385,8 +385,8 @@ class BrokerConnection:
         clientBeats = (0, 0)
         if version != StompSpec.VERSION_1_0:
             try:
-                clientBeats = _heartBeats(headers.get(StompSpec.HEART_BEAT_HEADER, '0,0'))
-            except ValueError:
+                clientBeats = commands.parseHeartBeats(headers.get(StompSpec.HEART_BEAT_HEADER, '0,0'))
+            except StompError:
                 self.sendError(f'Invalid heart-beat header: {headers.get(StompSpec.HEART_BEAT_HEADER)}')
                 return
         serverBeats = broker.heartBeats if broker.heartBeats is not None else (clientBeats[1], clientBeats[0])
@@ -524,14 +524,6 @@ class BrokerConnection:
 
     def _disconnect(self, frame: StompFrame) -> bool | None:
         return None
-
-
-def _heartBeats(value: str) -> tuple[int, int]:
-    """A ``heart-beat`` header's ``(x, y)``; ValueError when it is not two whole numbers >= 0."""
-    x, y = (int(part) for part in value.split(StompSpec.HEART_BEAT_SEPARATOR))
-    if x < 0 or y < 0:
-        raise ValueError(value)
-    return x, y
 
 
 _HANDLERS: dict[str, Callable[[BrokerConnection, StompFrame], bool | None]] = {

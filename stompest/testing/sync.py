@@ -24,6 +24,7 @@ import socket
 import threading
 from types import TracebackType
 
+from stompest.protocol.failover import brokerUri
 from stompest.testing.broker import MemoryBroker
 from stompest.testing.connection import BrokerConnection
 
@@ -64,7 +65,7 @@ class LoopbackServer:
     @property
     def uri(self) -> str:
         """``tcp://host:port`` of the server, for :class:`~stompest.config.StompConfig`."""
-        return f'tcp://{self.host}:{self.port}'
+        return brokerUri({'protocol': 'tcp', 'host': self.host, 'port': self.port})
 
     def start(self) -> LoopbackServer:
         """Start serving (in a daemon thread)."""

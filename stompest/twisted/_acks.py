@@ -13,9 +13,8 @@ from twisted.internet import defer
 from twisted.python.failure import Failure
 
 from stompest.error import StompConnectionError
-from stompest.protocol._transaction import inTransaction
 from stompest.protocol.frame import StompFrame
-from stompest.protocol.session import StompSession
+from stompest.protocol.session import StompSession, inTransaction
 from stompest.twisted._lifecycle import DISCONNECTING, RECONNECTING, ClientState, connected
 
 __all__ = ['AckBook']
@@ -119,7 +118,7 @@ class AckBook(ClientState):
         # Nobody looks at an ACK without a receipt on its way out (the default ReceiptListener
         # ignores it): its bytes are written without building it when the session can (no
         # transaction); what _transmitNow() would do, otherwise.
-        ack = self.session._ackFast(frame)
+        ack = self.session.ackBytes(frame)
         if type(ack) is not bytes:
             return self._transmitNow(ack)  # type: ignore[arg-type]
         protocol = self._protocol

@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from twisted.internet import defer
 
 from stompest.error import StompProtocolError
+from stompest.protocol.failover import brokerUri
 
 if TYPE_CHECKING:
     from stompest.config import StompConfig
@@ -96,7 +97,7 @@ class Lifecycle:
 def brokerText(broker: dict[str, Any] | None) -> str:
     if not broker:
         return '?'
-    return f'{broker["protocol"]}://{broker["host"]}:{broker["port"]}'
+    return brokerUri(broker)
 
 
 def toNone(result: Any) -> None:

@@ -44,7 +44,7 @@ from twisted.internet import defer
 from twisted.python.failure import Failure
 
 from stompest.error import StompCancelledError, StompConnectionError, StompHeartBeatTimeout, StompProtocolError
-from stompest.protocol import commands
+from stompest.protocol import commands, heartbeat
 from stompest.protocol.frame import StompFrame
 from stompest.protocol.spec import StompSpec
 from stompest.twisted._listenerbase import Listener
@@ -151,9 +151,9 @@ class HeartBeatListener(Listener):
         client = self._thresholds.get('client', 1.0)
         server = self._thresholds.get('server', connection.heartBeatTolerance)
         if session.clientHeartBeat:
-            self._scheduleSend(connection, session.clientHeartBeat / 1000.0 * client)
+            self._scheduleSend(connection, heartbeat.interval(session.clientHeartBeat, client))
         if session.serverHeartBeat:
-            self._scheduleCheck(connection, session.serverHeartBeat / 1000.0 * server)
+            self._scheduleCheck(connection, heartbeat.interval(session.serverHeartBeat, server))
 
     def onConnectionLost(self, connection: Stomp, reason: Failure | None) -> None:
         self._stop()
@@ -175,6 +175,8 @@ class HeartBeatListener(Listener):
 
     def _send(self, connection: Stomp, interval: float) -> None:
         self._sendCall = None
+        if not connection.session.clientHeartBeat:
+            return  # the session no longer asks for heart-beats (2.3's tests turn them off so)
         last = connection.session.lastSent
         if last is None or connection.reactor.seconds() - last >= interval - _EPSILON:
             try:

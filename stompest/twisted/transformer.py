@@ -140,12 +140,12 @@ class TransactionalTransformer(Listener):
         self._connection: Stomp | None = None
         self._generation = 0
         self._counter = 0
-        self._handling: dict[defer.Deferred, None] = {}
+        self._handling: dict[defer.Deferred[Any], None] = {}
         self._ready: deque[tuple[StompFrame, list[StompFrame]]] = deque()
         self._open: _Transaction | None = None
         self._committing: dict[str, _Transaction] = {}
         self._stopping = False
-        self._idleWaiters: list[defer.Deferred] = []
+        self._idleWaiters: list[defer.Deferred[Any]] = []
         #: inputs whose transaction was committed (RECEIPT received)
         self.committed = 0
         #: transactions committed (RECEIPT received)
@@ -217,7 +217,7 @@ class TransactionalTransformer(Listener):
 
     def onDisconnect(
         self, connection: Stomp, failure: BaseException | None, timeout: float | None
-    ) -> defer.Deferred | None:
+    ) -> defer.Deferred[Any] | None:
         if self._connection is not connection:
             return None
         return self.stop(timeout)
@@ -244,7 +244,7 @@ class TransactionalTransformer(Listener):
 
     # -- graceful stop ----------------------------------------------------------------------------
 
-    def stop(self, timeout: float | None = None) -> defer.Deferred:
+    def stop(self, timeout: float | None = None) -> defer.Deferred[Any]:
         """Take no more input, cancel the handlers still running (their inputs are not
         acknowledged), commit what is complete; fires when every COMMIT has its RECEIPT (after at
         most ``timeout`` seconds: then :class:`~stompest.error.StompCancelledError`, after an
@@ -296,7 +296,7 @@ class TransactionalTransformer(Listener):
     # -- one input --------------------------------------------------------------------------------
 
     def _handled(
-        self, result: Any, connection: Stomp, frame: StompFrame, generation: int, handling: defer.Deferred
+        self, result: Any, connection: Stomp, frame: StompFrame, generation: int, handling: defer.Deferred[Any]
     ) -> None:
         self._handling.pop(handling, None)
         self._finished(connection, frame, result, generation)
@@ -334,7 +334,8 @@ class TransactionalTransformer(Listener):
         headers = output.headers
         if self._persistent:
             headers = {_PERSISTENT: 'true', **headers} if headers else {_PERSISTENT: 'true'}
-        return session.send(output.destination, output.body, headers)
+        frame: StompFrame = session.send(output.destination, output.body, headers)
+        return frame
 
     def _failedSends(self, connection: Stomp, frame: StompFrame, failure: Failure) -> list[StompFrame] | None:
         log.error(
@@ -481,4 +482,5 @@ def _outputs(result: Any) -> Iterable[Any]:
         return (result,)  # one (destination, body[, headers]) tuple
     if isinstance(result, (str, bytes, Mapping)):
         raise TypeError(f'Handler result is not an output or outputs: {result!r}')
-    return result
+    outputs: Iterable[Any] = result
+    return outputs

@@ -32,7 +32,6 @@ an :class:`ssl.SSLContext`                             its CA certificates (thos
 from __future__ import annotations
 
 import contextlib
-import copy
 import ipaddress
 import itertools
 import logging
@@ -47,6 +46,7 @@ from twisted.internet.endpoints import TCP4ClientEndpoint, TCP6ClientEndpoint, w
 from stompest.error import StompAlreadyRunningError, StompNotRunningError
 from stompest.protocol.frame import StompFrame
 from stompest.protocol.spec import StompSpec
+from stompest.util import cloneFrame
 
 if TYPE_CHECKING:
     from stompest.twisted.client import Stomp
@@ -76,11 +76,6 @@ _DEFAULT_CONNECT_TIMEOUT = 30
 
 #: The header of an error-destination copy that says why its handler failed (``str(exc)``, as 2.3).
 MESSAGE_FAILED_HEADER = 'message-failed'
-
-#: Headers 2.3's ``cloneFrame`` leaves out of a copy: the broker sets them anew.
-_RESERVED_HEADERS = frozenset(
-    {StompSpec.MESSAGE_ID_HEADER, StompSpec.DESTINATION_HEADER, 'timestamp', 'expires', 'priority'}
-)
 
 _errorReceipts = itertools.count(1)
 
@@ -223,17 +218,6 @@ def errorDestinationHeaders(frame: StompFrame, exc: BaseException) -> dict[str, 
     return headers
 
 
-def _cloneFrame(frame: StompFrame, persistent: bool | None = None) -> StompFrame:
-    """2.3's ``stompest.util.cloneFrame``: a deep copy without the headers the broker sets
-    (message-id, destination, timestamp, expires, priority), ``persistent`` set when given."""
-    clone = copy.deepcopy(frame)
-    headers = {name: value for name, value in clone.headers.items() if name not in _RESERVED_HEADERS}
-    if persistent is not None:
-        headers[StompSpec.PERSISTENT_HEADER] = str(bool(persistent)).lower()
-    clone.headers = headers
-    return clone
-
-
 def errorFrame(frame: StompFrame, exc: BaseException) -> StompFrame:
     """The copy of a failed MESSAGE for its error destination: 2.3's
     ``cloneFrame(frame, persistent=True)`` plus :data:`MESSAGE_FAILED_HEADER` (``str(exc)``,
@@ -241,7 +225,7 @@ def errorFrame(frame: StompFrame, exc: BaseException) -> StompFrame:
     :func:`describeFailure`); beyond 2.3, without any of :data:`ERROR_DESTINATION_DROPPED_HEADERS`
     (a receipt or transaction of the original SEND, which ActiveMQ copies into the MESSAGE,
     would be wrong on the new SEND). In STOMP 1.0 the failure texts are made ASCII."""
-    clone = _cloneFrame(frame, persistent=True)
+    clone = cloneFrame(frame, persistent=True)
     headers = {
         name: value for name, value in clone.headers.items() if name not in ERROR_DESTINATION_DROPPED_HEADERS
     }

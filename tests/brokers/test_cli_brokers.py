@@ -82,12 +82,26 @@ def test_demoLosesNothingAndEveryMessageArrivesPersistent(broker):
     assert demo.returncode == 0, demo.stderr.decode()
     rows = dict(line.rsplit(None, 1) for line in demo.stdout.decode().splitlines())
     assert rows == {
-        'sent': '300', 'transformed': '296', 'received': '296', 'sent to the error destination': '4', 'lost': '0',
-        'messages/s': rows['messages/s'],
+        'mode': 'transactions', 'inputs per transaction': '100', 'sent': '300', 'inputs committed': '300',
+        'received': '296', 'sent to the error destination': '4', 'lost': '0', 'messages/s': rows['messages/s'],
     }
     assert float(rows['messages/s'].replace(',', '')) > 0
     progress = demo.stderr.decode().split('\n')[-2]  # the bar's final state, drawn in place
     assert progress.startswith('\r[') and '100.0%' in progress
+
+
+def test_demoComparesBothModesAndLosesNothingInEither(broker):
+    demo = stompest(environmentFor(broker), 'demo', '--mode', 'both', '--count', '300', '--poison', '3')
+    assert demo.returncode == 0, demo.stderr.decode()
+    *tables, comparison = demo.stdout.decode().strip().split('\n')
+    assert comparison.startswith('transactions ') and ' msg/s vs receipts ' in comparison, comparison
+    rows = [line.rsplit(None, 1) for line in tables]
+    modes = [value for key, value in rows if key == 'mode']
+    assert modes == ['receipts', 'transactions']
+    assert [value for key, value in rows if key == 'lost'] == ['0', '0']
+    assert [value for key, value in rows if key == 'received'] == ['297', '297']
+    assert [value for key, value in rows if key == 'transformed'] == ['297']  # receipts: outputs confirmed
+    assert [value for key, value in rows if key == 'inputs committed'] == ['300']  # poison forwarded in the tx
 
 
 def test_refusedLoginOnRabbitMQGivesOneErrorLine(rabbitmq, destination):

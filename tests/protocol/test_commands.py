@@ -581,3 +581,11 @@ def test_versions():
     assert commands.versions(V12) == ALL
     with pytest.raises(StompProtocolError):
         commands.versions('1.3')
+
+
+def test_errorTextJoinsMessageAndFirstBodyLineCutToTheLimit() -> None:
+    frame = StompFrame('ERROR', {'message': 'Bad'}, b'\nno such queue\nstack trace\n')
+    assert commands.errorText(frame) == 'Bad: no such queue'
+    assert commands.errorText(StompFrame('ERROR', {'message': 'Bad'}, b'Bad')) == 'Bad'
+    assert commands.errorText(StompFrame('ERROR', {}, b'only the body')) == 'only the body'
+    assert commands.errorText(StompFrame('ERROR', {'message': 'x' * 10}), limit=4) == 'xxxx...'

@@ -8,7 +8,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from stompest.error import StompConnectionError, StompConnectTimeout, StompError, StompFailoverUriError
-from stompest.protocol.failover import StompFailoverTransport, StompFailoverUri, isLocalHost
+from stompest.protocol.failover import (
+    StompFailoverTransport,
+    StompFailoverUri,
+    brokerUri,
+    hostPort,
+    isLocalHost,
+    reconnectDelay,
+)
 
 DEFAULTS = {
     'initialReconnectDelay': 10,
@@ -661,3 +668,29 @@ def test_aSubclassMayOverrideIsLocalHost():
 
     transport = Transport('failover:(tcp://a:1,tcp://b:2)?randomize=false,priorityBackup=true')
     assert [host for (host, _) in take(transport, 2)] == ['b', 'a']
+
+
+def test_brokerUriRoundTripsEachBrokerWithIpv6InBrackets() -> None:
+    uri = StompFailoverUri('failover:(tcp://[::1]:61613,ssl://broker:61614,tcp://127.0.0.1:1)')
+    assert [brokerUri(broker) for broker in uri.brokers] == ['tcp://[::1]:61613', 'ssl://broker:61614', 'tcp://127.0.0.1:1']
+    assert [hostPort(broker) for broker in uri.brokers] == ['[::1]:61613', 'broker:61614', '127.0.0.1:1']
+
+
+@pytest.mark.parametrize('query', [
+    'initialReconnectDelay=100,maxReconnectDelay=3000,backOffMultiplier=1.7',
+    'initialReconnectDelay=5000,maxReconnectDelay=300',
+    'initialReconnectDelay=0',
+    'useExponentialBackOff=false,initialReconnectDelay=20',
+    'initialReconnectDelay=10,maxReconnectDelay=200,reconnectDelayJitter=50',
+])
+def test_reconnectDelayIsTheTransportsScheduleAsAPureFunction(query: str) -> None:
+    uri = f'failover:(tcp://a:1,tcp://b:2)?randomize=false,startupMaxReconnectAttempts=-1,{query}'
+    transport = StompFailoverTransport(uri, rng=random.Random(7))  # the rng draws only the jitter here
+    delays = [delay for _, delay in itertools.islice(transport, 12)]
+    draws = random.Random(7)
+    options = transport.uri.options
+    expected = [0.0] + [
+        reconnectDelay(n, options, draws.random() if options['reconnectDelayJitter'] else 0.0) for n in range(1, 12)
+    ]
+    assert delays == expected
+    assert max(delays) <= options['maxReconnectDelay'] / 1000.0

@@ -1,6 +1,6 @@
 """The consumer's fast paths give exactly what the careful paths give.
 
-* ``commands._acknowledgeFast`` (and ``StompSession._ackFast``) write an ACK/NACK's bytes without
+* ``commands.acknowledgeBytes`` (and ``StompSession.ackBytes``) write an ACK/NACK's bytes without
   building a frame: the bytes must equal ``bytes()`` of the frame :func:`commands.ack` builds, and
   every error must be the careful path's, raised at the same step (building or serialising).
 * ``StompParser`` decodes the escapes of a head by splitting it in C first and unescaping only the
@@ -62,7 +62,7 @@ def careful(command, frame, transactions=None, receipt=None, version=None):
 
 def fast(command, frame, transactions=None, receipt=None, version=None):
     try:
-        result = commands._acknowledgeFast(command, frame, transactions, receipt, version)
+        result = commands.acknowledgeBytes(command, frame, transactions, receipt, version)
     except Exception as exc:  # noqa: BLE001
         return ('build', type(exc), str(exc))
     if type(result) is bytes:
@@ -84,15 +84,15 @@ def test_ackBytesEqualTheCarefulPath(version, value, command):
 
 
 def test_fastPathTakenForBrokerIds():
-    activemq = commands._acknowledgeFast(StompSpec.ACK, message('1.2'), None, None, None)
-    activemq = commands._acknowledgeFast(StompSpec.ACK, message('1.2'), None, None, None)
+    activemq = commands.acknowledgeBytes(StompSpec.ACK, message('1.2'), None, None, None)
+    activemq = commands.acknowledgeBytes(StompSpec.ACK, message('1.2'), None, None, None)
     assert activemq == b'ACK\nid:ID\\cvm-12-34567-1700000000000-3\\c1\n\n\x00'
-    rabbit = commands._acknowledgeFast(StompSpec.ACK, message('1.2', RABBITMQ_ID, RABBITMQ_ID), None, None, None)
+    rabbit = commands.acknowledgeBytes(StompSpec.ACK, message('1.2', RABBITMQ_ID, RABBITMQ_ID), None, None, None)
     assert rabbit == b'ACK\nid:T_s1@@session-Ab0_cDeFgHiJkLmNoPqRsT@@1\n\n\x00'
-    assert commands._acknowledgeFast(StompSpec.NACK, message('1.1'), set(), None, None) == (
+    assert commands.acknowledgeBytes(StompSpec.NACK, message('1.1'), set(), None, None) == (
         b'NACK\nmessage-id:ID\\cvm-12-34567-1700000000000-3\\c1\\c1\\c1\\c1\nsubscription:0\n\n\x00'
     )
-    assert commands._acknowledgeFast(StompSpec.ACK, message('1.0'), None, None, None) == (
+    assert commands.acknowledgeBytes(StompSpec.ACK, message('1.0'), None, None, None) == (
         b'ACK\nmessage-id:ID:vm-12-34567-1700000000000-3:1:1:1:1\nsubscription:0\n\n\x00'
     )
 
@@ -101,10 +101,10 @@ def test_fastPathTakenForBrokerIds():
 def test_transactionsAndReceiptsTakeTheCarefulPath(version):
     frame = message(version, transaction='tx-1')
     for transactions, receipt in [({'tx-1'}, None), ({'tx-2'}, None), (None, 'r-1'), ({'tx-1'}, 'r:1')]:
-        result = commands._acknowledgeFast(StompSpec.ACK, frame, transactions, receipt, None)
+        result = commands.acknowledgeBytes(StompSpec.ACK, frame, transactions, receipt, None)
         assert isinstance(result, StompFrame)
         assert bytes(result) == bytes(commands.ack(frame, transactions, receipt))
-    assert b'transaction:tx-1' in bytes(commands._acknowledgeFast(StompSpec.ACK, frame, {'tx-1'}, None, None))
+    assert b'transaction:tx-1' in bytes(commands.acknowledgeBytes(StompSpec.ACK, frame, {'tx-1'}, None, None))
 
 
 @pytest.mark.parametrize(
@@ -161,11 +161,11 @@ def connectedSession(version):
 def test_sessionAckFastEqualsAck(version):
     session = connectedSession(version)
     for frame in (message(version), message(version, RABBITMQ_ID, RABBITMQ_ID)):
-        assert session._ackFast(frame) == bytes(session.ack(frame))
+        assert session.ackBytes(frame) == bytes(session.ack(frame))
     transaction = session.transaction('tx-1')
     session.begin(transaction)
     inTransaction = message(version, transaction='tx-1')
-    result = session._ackFast(inTransaction)
+    result = session.ackBytes(inTransaction)
     assert isinstance(result, StompFrame)
     assert bytes(result) == bytes(session.ack(inTransaction))
 
@@ -173,7 +173,7 @@ def test_sessionAckFastEqualsAck(version):
 def test_sessionAckFastChecksTheState():
     session = StompSession('1.2')
     with pytest.raises(StompProtocolError) as fastError:
-        session._ackFast(message('1.2'))
+        session.ackBytes(message('1.2'))
     with pytest.raises(StompProtocolError) as carefulError:
         session.ack(message('1.2'))
     assert str(fastError.value) == str(carefulError.value)
@@ -299,7 +299,7 @@ def test_serialisedAckOfParsedMessageRoundTrips():
     parser = StompParser('1.2')
     parser.add(wire(StompSpec.MESSAGE, ['ack:ID\\cvm-1\\c7', 'message-id:ID\\cvm-1\\c7\\c1', 'subscription:0']))
     frame = parser.get()
-    assert commands._acknowledgeFast(StompSpec.ACK, frame, None, None, None) in (
+    assert commands.acknowledgeBytes(StompSpec.ACK, frame, None, None, None) in (
         b'ACK\nid:ID\\cvm-1\\c7\n\n\x00',
         bytes(commands.ack(frame)),
     )

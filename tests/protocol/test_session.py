@@ -327,7 +327,15 @@ def test_stateErrorMessageForSend():
 )
 def test_uncheckedSessionBuildsFramesInAnyState(command):
     session = sessionIn('disconnected', check=False)
-    CALLS[command](session)
+    result = CALLS[command](session)
+    if command == 'connected':  # reads the CONNECTED frame instead of building one
+        assert result is None and session.state == 'connected' and session.version == V12
+    elif command == 'beat':
+        assert isinstance(result, StompHeartBeat) and bytes(result) == b'\n'
+    else:
+        frame = result[0] if command == 'subscribe' else result
+        assert isinstance(frame, StompFrame) and frame.command == command.upper()
+        assert bytes(frame).startswith(command.upper().encode() + b'\n')
 
 
 def test_uncheckedSessionStillAppliesVersionRules():

@@ -425,3 +425,20 @@ def test_disconnectedFiresNoneAfterADisconnectTimeout():
 def test_twoPointThreeStompSignature():
     assert Stomp.subscribe.__name__ == 'subscribe'
     assert SubscriptionListener.DEFAULT_ACK_MODE == StompSpec.ACK_CLIENT_INDIVIDUAL
+
+
+def test_heartBeatsStopWhenTheSessionNoLongerAsksForThem():
+    reactor = MemoryReactorClock()
+    endpoints = FakeEndpoints()
+    client = Stomp(StompConfig(URI, version='1.2'), endpointFactory=endpoints, reactor=reactor)
+    connecting = client.connect(heartBeats=(1000, 0))
+    link = endpoints.attempts[0].succeed(FakeBroker(heartBeats=(0, 1000)))
+    successOf(connecting)
+    reactor.advance(1)
+    assert link.clientTransport.beats() == 1
+    client.session._clientSendHeartBeat = 0  # what 2.3's own heart-beat test does
+    reactor.advance(5)
+    assert link.clientTransport.beats() == 1
+    assert reactor.getDelayedCalls() == []
+    client.dropConnection()
+    link.pump()
