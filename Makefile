@@ -46,9 +46,10 @@ docs: setup
 	$(BIN)/python -m sphinx -E -W --keep-going -b html docs docs/_build/html
 	$(BIN)/python -m sphinx -E -W --keep-going -b doctest docs docs/_build/doctest
 
-## lint: ruff, with the rules in ruff.toml
+## lint: ruff check and ruff format --check, with the rules in ruff.toml
 lint: setup
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
 ## typecheck: mypy on the package, with the settings in mypy.ini
 typecheck: setup

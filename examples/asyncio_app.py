@@ -48,8 +48,7 @@ async def main(reactor):
         return defer.Deferred.fromFuture(loop.create_task(handle(frame)))
 
     listener = SubscriptionListener(handler, ack=True)
-    headers = {StompSpec.ACK_HEADER: StompSpec.ACK_CLIENT_INDIVIDUAL,
-               StompSpec.ID_HEADER: 'asyncio'}
+    headers = {StompSpec.ACK_HEADER: StompSpec.ACK_CLIENT_INDIVIDUAL, StompSpec.ID_HEADER: 'asyncio'}
     await wait(client.subscribe(queue, headers, receipt='s', listener=listener))
     for number in range(1, 4):
         body = f'message {number}'.encode()

@@ -27,8 +27,7 @@ def main():
         client.send(queue, f'message {number}'.encode(), receipt=receipt)
     print(f'sent 3 messages to {queue}')
 
-    client.subscribe(queue, {StompSpec.ACK_HEADER: StompSpec.ACK_CLIENT_INDIVIDUAL,
-                             StompSpec.ID_HEADER: 'quick'})
+    client.subscribe(queue, {StompSpec.ACK_HEADER: StompSpec.ACK_CLIENT_INDIVIDUAL, StompSpec.ID_HEADER: 'quick'})
     received = 0
     while received < 3:
         if not client.canRead(10):

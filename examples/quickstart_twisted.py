@@ -37,8 +37,7 @@ def main(reactor):
         if len(handled) == 3:
             allHandled.callback(None)
 
-    headers = {StompSpec.ACK_HEADER: StompSpec.ACK_CLIENT_INDIVIDUAL,
-               StompSpec.ID_HEADER: 'quick'}
+    headers = {StompSpec.ACK_HEADER: StompSpec.ACK_CLIENT_INDIVIDUAL, StompSpec.ID_HEADER: 'quick'}
     listener = SubscriptionListener(handler, ack=True)
     yield client.subscribe(queue, headers, receipt='subscribed', listener=listener)
     for number in range(1, 4):

@@ -47,8 +47,10 @@ def main(count):
     client.connect(host=os.environ.get('STOMP_HOST'), heartBeats=(1000, 1000), connectTimeout=10, connectedTimeout=10)
     received = 0
     try:
-        client.subscribe(os.environ.get('STOMPEST_DEMO_QUEUE', '/queue/stompest.demo'),
-                         {StompSpec.ACK_HEADER: StompSpec.ACK_CLIENT_INDIVIDUAL})
+        client.subscribe(
+            os.environ.get('STOMPEST_DEMO_QUEUE', '/queue/stompest.demo'),
+            {StompSpec.ACK_HEADER: StompSpec.ACK_CLIENT_INDIVIDUAL},
+        )
         received = consume(client, count, float(os.environ.get('STOMPEST_DEMO_IDLE', 10)))
     except KeyboardInterrupt:
         logging.info('Interrupted')

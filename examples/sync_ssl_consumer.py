@@ -33,8 +33,10 @@ def main(count):
     client.connect(host=os.environ.get('STOMP_HOST'), connectTimeout=10, connectedTimeout=10)
     received = 0
     try:
-        client.subscribe(os.environ.get('STOMPEST_DEMO_QUEUE', '/queue/stompest.demo'),
-                         {StompSpec.ACK_HEADER: StompSpec.ACK_CLIENT_INDIVIDUAL})
+        client.subscribe(
+            os.environ.get('STOMPEST_DEMO_QUEUE', '/queue/stompest.demo'),
+            {StompSpec.ACK_HEADER: StompSpec.ACK_CLIENT_INDIVIDUAL},
+        )
         idle = float(os.environ.get('STOMPEST_DEMO_IDLE', 10))
         while (count is None or received < count) and client.canRead(idle):
             frame = client.receiveFrame()

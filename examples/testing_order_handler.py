@@ -24,11 +24,11 @@ from stompest.twisted import Stomp
 from stompest.twisted.listener import SubscriptionListener
 
 ORDERS, INVOICES, FAILED = '/queue/orders', '/queue/invoices', '/queue/orders.failed'
-SUBSCRIPTION = {StompSpec.ACK_HEADER: StompSpec.ACK_CLIENT_INDIVIDUAL,
-                StompSpec.ID_HEADER: 'orders'}
+SUBSCRIPTION = {StompSpec.ACK_HEADER: StompSpec.ACK_CLIENT_INDIVIDUAL, StompSpec.ID_HEADER: 'orders'}
 
 
 # -- the code under test (yours) ------------------------------------------------------
+
 
 def handleOrder(client, frame):
     """Turn an order into an invoice; fires once the broker has the invoice."""
@@ -45,6 +45,7 @@ def startConsumer(client):
 
 
 # -- the tests ------------------------------------------------------------------------
+
 
 def connectedClient():
     """A broker, a fake reactor and a connected Twisted client between them."""

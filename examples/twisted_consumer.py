@@ -91,9 +91,12 @@ def main(reactor, source, count, idleTimeout, recordPath):
 
 if __name__ == '__main__':
     logging.basicConfig(level=logging.INFO, format='%(asctime)s %(name)s %(levelname)s %(message)s')
-    task.react(main, (
-        os.environ.get('STOMPEST_DEMO_OUT', '/queue/stompest.demo.out'),
-        int(sys.argv[1] if len(sys.argv) > 1 else os.environ.get('STOMPEST_DEMO_COUNT', 10000)),
-        float(os.environ.get('STOMPEST_DEMO_IDLE', 10)),
-        os.environ.get('STOMPEST_DEMO_RECORD'),
-    ))
+    task.react(
+        main,
+        (
+            os.environ.get('STOMPEST_DEMO_OUT', '/queue/stompest.demo.out'),
+            int(sys.argv[1] if len(sys.argv) > 1 else os.environ.get('STOMPEST_DEMO_COUNT', 10000)),
+            float(os.environ.get('STOMPEST_DEMO_IDLE', 10)),
+            os.environ.get('STOMPEST_DEMO_RECORD'),
+        ),
+    )

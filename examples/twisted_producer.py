@@ -69,10 +69,14 @@ def main(reactor, count, destination, poisonEvery):
     LOG.info('sent %d messages to %s', count, destination)
     yield client.disconnect(receipt='bye', timeout=10)
 
+
 if __name__ == '__main__':
     logging.basicConfig(level=logging.INFO, format='%(asctime)s %(name)s %(levelname)s %(message)s')
-    task.react(main, (
-        int(sys.argv[1] if len(sys.argv) > 1 else os.environ.get('STOMPEST_DEMO_COUNT', 10000)),
-        os.environ.get('STOMPEST_DEMO_IN', '/queue/stompest.demo.in'),
-        int(os.environ.get('STOMPEST_DEMO_POISON_EVERY', 0)),
-    ))
+    task.react(
+        main,
+        (
+            int(sys.argv[1] if len(sys.argv) > 1 else os.environ.get('STOMPEST_DEMO_COUNT', 10000)),
+            os.environ.get('STOMPEST_DEMO_IN', '/queue/stompest.demo.in'),
+            int(os.environ.get('STOMPEST_DEMO_POISON_EVERY', 0)),
+        ),
+    )

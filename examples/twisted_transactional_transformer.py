@@ -56,8 +56,13 @@ def main(reactor, source, destination, errorDestination, batch):
 
     transformer = TransactionalTransformer(transform, batch=batch, linger=50, errorDestination=errorDestination)
     yield client.subscribe(source, {}, listener=transformer)  # ack mode and prefetch: set by the transformer
-    LOG.info('transforming %s -> %s (errors -> %s) in transactions of up to %d; Ctrl-C to stop',
-             source, destination, errorDestination, batch)
+    LOG.info(
+        'transforming %s -> %s (errors -> %s) in transactions of up to %d; Ctrl-C to stop',
+        source,
+        destination,
+        errorDestination,
+        batch,
+    )
     yield client.disconnected  # fires when we disconnect, errs back if the connection was lost
     LOG.info('stopped: %d messages committed in %d transactions', transformer.committed, transformer.commits)
 
@@ -69,9 +74,12 @@ def stop(client):
 
 if __name__ == '__main__':
     logging.basicConfig(level=logging.INFO, format='%(asctime)s %(name)s %(levelname)s %(message)s')
-    task.react(main, (
-        os.environ.get('STOMPEST_DEMO_IN', '/queue/stompest.demo.in'),
-        os.environ.get('STOMPEST_DEMO_OUT', '/queue/stompest.demo.out'),
-        os.environ.get('STOMPEST_DEMO_ERROR', '/queue/stompest.demo.error'),
-        int(os.environ.get('STOMPEST_DEMO_BATCH', '100')),
-    ))
+    task.react(
+        main,
+        (
+            os.environ.get('STOMPEST_DEMO_IN', '/queue/stompest.demo.in'),
+            os.environ.get('STOMPEST_DEMO_OUT', '/queue/stompest.demo.out'),
+            os.environ.get('STOMPEST_DEMO_ERROR', '/queue/stompest.demo.error'),
+            int(os.environ.get('STOMPEST_DEMO_BATCH', '100')),
+        ),
+    )

@@ -88,8 +88,11 @@ def stop(client):
 
 if __name__ == '__main__':
     logging.basicConfig(level=logging.INFO, format='%(asctime)s %(name)s %(levelname)s %(message)s')
-    task.react(main, (
-        os.environ.get('STOMPEST_DEMO_IN', '/queue/stompest.demo.in'),
-        os.environ.get('STOMPEST_DEMO_OUT', '/queue/stompest.demo.out'),
-        os.environ.get('STOMPEST_DEMO_ERROR', '/queue/stompest.demo.error'),
-    ))
+    task.react(
+        main,
+        (
+            os.environ.get('STOMPEST_DEMO_IN', '/queue/stompest.demo.in'),
+            os.environ.get('STOMPEST_DEMO_OUT', '/queue/stompest.demo.out'),
+            os.environ.get('STOMPEST_DEMO_ERROR', '/queue/stompest.demo.error'),
+        ),
+    )

@@ -48,7 +48,7 @@ from stompest.config import StompConfig
 from stompest.error import StompError
 from stompest.protocol.spec import StompSpec
 
-__all__ = ['DemoPipeline', 'DemoStats', 'persistent', 'poisonSeqs', 'pipeline', 'runDemo', 'twistedTls']
+__all__ = ['DemoPipeline', 'DemoStats', 'persistent', 'poisonSeqs', 'pipeline', 'runDemo']
 
 log = logging.getLogger(__name__)
 
@@ -130,8 +130,10 @@ class DemoStats:
         return self.settled / self.seconds if self.seconds > 0 else 0.0
 
     def progressText(self) -> str:
-        return (f'sent {self.sent}/{self.count}  transformed {self.transformed}  received {len(self.received)}  '
-                f'errors {len(self.errored)}')
+        return (
+            f'sent {self.sent}/{self.count}  transformed {self.transformed}  received {len(self.received)}  '
+            f'errors {len(self.errored)}'
+        )
 
     def table(self) -> list[tuple[str, str]]:
         rows = [
@@ -186,11 +188,23 @@ class DemoPipeline:
     :param progress: called with the stats about ten times a second.
     """
 
-    def __init__(self, reactor: Any, config: StompConfig, stats: DemoStats, prefix: str, *,
-                 idleTimeout: float = 30.0, connectTimeout: float | None = 10.0, host: str | None = None,
-                 heartBeats: tuple[int, int] | None = None, progress: Callable[[DemoStats], None] | None = None,
-                 clock: Callable[[], float] = time.monotonic, connector: Connector | None = None,
-                 mode: str = MODE_TRANSACTIONS, batch: int = DEFAULT_BATCH) -> None:
+    def __init__(
+        self,
+        reactor: Any,
+        config: StompConfig,
+        stats: DemoStats,
+        prefix: str,
+        *,
+        idleTimeout: float = 30.0,
+        connectTimeout: float | None = 10.0,
+        host: str | None = None,
+        heartBeats: tuple[int, int] | None = None,
+        progress: Callable[[DemoStats], None] | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        connector: Connector | None = None,
+        mode: str = MODE_TRANSACTIONS,
+        batch: int = DEFAULT_BATCH,
+    ) -> None:
         if mode not in MODES:
             raise ValueError(f'Invalid demo mode: {mode!r} [one of {", ".join(MODES)}]')
         self.reactor = reactor
@@ -329,14 +343,16 @@ class DemoPipeline:
             producer = yield self._connect()
             for destination, onError in ((self.target, False), (self.errors, True)):
                 listener = SubscriptionListener(self.consume(onError), ack=True)
-                yield consuming.subscribe(destination, dict(subscribeHeaders), receipt=f'subscribe-{destination}',
-                                          listener=listener)
+                yield consuming.subscribe(
+                    destination, dict(subscribeHeaders), receipt=f'subscribe-{destination}', listener=listener
+                )
             transformerHeaders = dict(subscribeHeaders)
             if self.mode == MODE_TRANSACTIONS:  # it sets a prefetch that keeps its batches full
                 for name in (StompSpec.ACTIVEMQ_PREFETCH_SIZE_HEADER, StompSpec.RABBITMQ_PREFETCH_COUNT_HEADER):
                     del transformerHeaders[name]
-            yield transformer.subscribe(self.source, transformerHeaders, receipt=f'subscribe-{self.source}',
-                                        listener=self._transformer())
+            yield transformer.subscribe(
+                self.source, transformerHeaders, receipt=f'subscribe-{self.source}', listener=self._transformer()
+            )
             stats.started = self.clock()
             ticker.start(0.1, now=True).addErrback(
                 lambda failure: log.error('Progress ticker failed: %s', failure.getErrorMessage()),
@@ -370,14 +386,16 @@ class DemoPipeline:
         if self.mode == MODE_RECEIPTS:
             from stompest.twisted.listener import SubscriptionListener
 
-            return SubscriptionListener(self.transform, ack=True, errorDestination=self.errors,
-                                        onMessageFailed=self.forwardToErrors)
+            return SubscriptionListener(
+                self.transform, ack=True, errorDestination=self.errors, onMessageFailed=self.forwardToErrors
+            )
         from stompest.twisted.transformer import TransactionalTransformer
 
         # The transformer sets its own prefetch (batch x (transactions in flight + 1)) unless the
         # subscription names one, so the one for the receipts mode is taken out in run().
-        return TransactionalTransformer(self.transformInTransaction, batch=self.batch,
-                                        errorDestination=self.errors, onCommitted=self.committed)
+        return TransactionalTransformer(
+            self.transformInTransaction, batch=self.batch, errorDestination=self.errors, onCommitted=self.committed
+        )
 
     @defer.inlineCallbacks
     def _connect(self) -> Any:
@@ -395,8 +413,12 @@ class DemoPipeline:
         from stompest.twisted import Stomp
 
         client = Stomp(self.config, reactor=reactor, receiptTimeout=self.connectTimeout)
-        return client.connect(host=self.host, heartBeats=self.heartBeats, connectTimeout=self.connectTimeout,
-                              connectedTimeout=self.connectTimeout)
+        return client.connect(
+            host=self.host,
+            heartBeats=self.heartBeats,
+            connectTimeout=self.connectTimeout,
+            connectedTimeout=self.connectTimeout,
+        )
 
     @defer.inlineCallbacks
     def _disconnectAll(self) -> Any:
@@ -428,58 +450,16 @@ def pipeline(reactor: Any, config: StompConfig, stats: DemoStats, prefix: str, *
     return DemoPipeline(reactor, config, stats, prefix, **options).run()
 
 
-def twistedTls(uri: str, ca: str | None, cert: str | None, key: str | None, noVerify: bool) -> Any:
-    """What the Twisted client takes as ``StompConfig.sslContext`` for the command's TLS options.
-
-    An :class:`ssl.SSLContext` is not enough here: the Twisted client takes only CA certificates
-    from it, and :meth:`ssl.SSLContext.get_ca_certs` leaves out a self-signed server certificate
-    that is not marked as a CA (ActiveMQ's test certificate is one). So: the CA file's path when
-    only ``--ca`` is given (the client loads it as its trust root), else a connection creator.
-    With ``--cert`` the certificate is presented to, and the host name checked against, the
-    first broker of the URI.
-    """
-    if not (cert or key or noVerify):
-        return ca
-    from OpenSSL import SSL
-    from twisted.internet import ssl
-    from twisted.internet.interfaces import IOpenSSLClientConnectionCreator
-    from zope.interface import implementer  # type: ignore[import-untyped]
-
-    from stompest.protocol.failover import StompFailoverUri
-
-    clientCertificate = None
-    if cert:
-        with open(cert, 'rb') as certFile:
-            pem = certFile.read()
-        if key:
-            with open(key, 'rb') as keyFile:
-                pem += b'\n' + keyFile.read()
-        clientCertificate = ssl.PrivateCertificate.loadPEM(pem)
-    if noVerify:
-        options = ssl.CertificateOptions(
-            privateKey=clientCertificate.privateKey.original if clientCertificate else None,
-            certificate=clientCertificate.original if clientCertificate else None,
-            verify=False,
-        )
-
-        @implementer(IOpenSSLClientConnectionCreator)
-        class Unverified:
-            def clientConnectionForTLS(self, tlsProtocol: Any) -> Any:
-                connection = SSL.Connection(options.getContext(), None)
-                connection.set_app_data(tlsProtocol)
-                return connection
-
-        return Unverified()
-    host = StompFailoverUri(uri).brokers[0]['host']
-    trustRoot = None
-    if ca:
-        with open(ca, 'rb') as caFile:
-            trustRoot = ssl.trustRootFromCertificates([ssl.Certificate.loadPEM(caFile.read())])
-    return ssl.optionsForClientTLS(host, trustRoot=trustRoot, clientCertificate=clientCertificate)
-
-
-def runDemo(config: StompConfig, *, prefix: str, count: int, poison: int, modes: Sequence[str] = (MODE_TRANSACTIONS,),
-            pendingSignal: Callable[[], int | None] | None = None, **options: Any) -> list[DemoStats]:
+def runDemo(
+    config: StompConfig,
+    *,
+    prefix: str,
+    count: int,
+    poison: int,
+    modes: Sequence[str] = (MODE_TRANSACTIONS,),
+    pendingSignal: Callable[[], int | None] | None = None,
+    **options: Any,
+) -> list[DemoStats]:
     """Run :class:`DemoPipeline` once per mode in ``modes``, one after the other, on the global
     reactor until they are done (or stopped), and return their stats in that order.
 
@@ -505,7 +485,7 @@ def runDemo(config: StompConfig, *, prefix: str, count: int, poison: int, modes:
 
     def stop(signum: int | None) -> None:
         stopped.append(signum)
-        for _, stats in runs[len(current):]:  # the runs not started yet
+        for _, stats in runs[len(current) :]:  # the runs not started yet
             stats.interrupted, stats.stopSignal = True, signum
         if current:
             current[-1].stop(signum)

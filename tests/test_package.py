@@ -43,8 +43,20 @@ pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parent.parent
 TIMEOUT = 600  # seconds for the build (it may fetch setuptools); the other steps take seconds
 _IGNORED = shutil.ignore_patterns(
-    '.git', '.venv', '.brokers', '.hypothesis', '.mypy_cache', '.ruff_cache', '.pytest_cache', '__pycache__',
-    'build', 'dist', '*.egg-info', '_build', '*.pyc', 'erl_crash.dump',
+    '.git',
+    '.venv',
+    '.brokers',
+    '.hypothesis',
+    '.mypy_cache',
+    '.ruff_cache',
+    '.pytest_cache',
+    '__pycache__',
+    'build',
+    'dist',
+    '*.egg-info',
+    '_build',
+    '*.pyc',
+    'erl_crash.dump',
 )
 
 CHECK_REQUIREMENTS = '''
@@ -72,8 +84,15 @@ def run(*argv: str | Path, cwd: Path, timeout: float = 120) -> subprocess.Comple
     ignored = ('PYTHONPATH', 'PYTHONHOME', 'PYTHONDONTWRITEBYTECODE')
     env = {key: value for key, value in os.environ.items() if key not in ignored}
     env['PIP_DISABLE_PIP_VERSION_CHECK'] = '1'
-    done = subprocess.run([str(arg) for arg in argv], cwd=cwd, env=env, capture_output=True, text=True,
-                          timeout=timeout, stdin=subprocess.DEVNULL)
+    done = subprocess.run(
+        [str(arg) for arg in argv],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        stdin=subprocess.DEVNULL,
+    )
     command = ' '.join(map(str, argv))
     assert done.returncode == 0, f'{command} exited {done.returncode}:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}'
     return done
@@ -154,9 +173,15 @@ def test_wheelShipsTypeInformationAndTheConsoleScript(built):
         entryPoints = next(name for name in names if name.endswith('.dist-info/entry_points.txt'))
         assert 'stompest = stompest.__main__:main' in archive.read(entryPoints).decode()
     assert 'stompest/py.typed' in names
-    for module in ('stompest/cli/__init__.py', 'stompest/cli/command.py', 'stompest/_demo.py',
-                   'stompest/__main__.py', 'stompest/sync/__init__.py', 'stompest/twisted/__init__.py',
-                   'stompest/protocol/__init__.py'):
+    for module in (
+        'stompest/cli/__init__.py',
+        'stompest/cli/command.py',
+        'stompest/_demo.py',
+        'stompest/__main__.py',
+        'stompest/sync/__init__.py',
+        'stompest/twisted/__init__.py',
+        'stompest/protocol/__init__.py',
+    ):
         assert module in names
     assert not any(name.startswith(('tests/', 'examples/')) for name in names)
 
@@ -164,24 +189,47 @@ def test_wheelShipsTypeInformationAndTheConsoleScript(built):
 def sourceFiles(*folders: str) -> list[str]:
     """The files of ``folders`` under version control (in a tree without git: their .py and .rst files)."""
     try:
-        listed = subprocess.run(['git', 'ls-files', '-z', '--', *folders], cwd=ROOT, capture_output=True,
-                                check=True, timeout=60, stdin=subprocess.DEVNULL).stdout.decode()
+        listed = subprocess.run(
+            ['git', 'ls-files', '-z', '--', *folders],
+            cwd=ROOT,
+            capture_output=True,
+            check=True,
+            timeout=60,
+            stdin=subprocess.DEVNULL,
+        ).stdout.decode()
     except (OSError, subprocess.SubprocessError):
         listed = ''
     if listed:
         return [name for name in listed.split('\0') if name]
-    return [str(path.relative_to(ROOT)) for folder in folders for pattern in ('*.py', '*.rst')
-            for path in (ROOT / folder).rglob(pattern) if '_build' not in path.parts]
+    return [
+        str(path.relative_to(ROOT))
+        for folder in folders
+        for pattern in ('*.py', '*.rst')
+        for path in (ROOT / folder).rglob(pattern)
+        if '_build' not in path.parts
+    ]
 
 
 def test_sdistHasTheSourcesDocsExamplesAndChangelog(built):
     sdist, _, _ = built
     top = sdist.name[: -len('.tar.gz')]
     with tarfile.open(sdist) as archive:
-        names = {name[len(top) + 1:] for name in archive.getnames()}
-    for name in ('setup.cfg', 'setup.py', 'pyproject.toml', 'LICENSE', 'README.md', 'Makefile',
-                 'stompest/py.typed', 'stompest/cli/__init__.py', 'docs/changes.rst', 'docs/index.rst',
-                 'docs/conf.py', 'docs/cli.rst', 'tests/test_package.py'):
+        names = {name[len(top) + 1 :] for name in archive.getnames()}
+    for name in (
+        'setup.cfg',
+        'setup.py',
+        'pyproject.toml',
+        'LICENSE',
+        'README.md',
+        'Makefile',
+        'stompest/py.typed',
+        'stompest/cli/__init__.py',
+        'docs/changes.rst',
+        'docs/index.rst',
+        'docs/conf.py',
+        'docs/cli.rst',
+        'tests/test_package.py',
+    ):
         assert name in names
     missing = sorted(set(sourceFiles('docs', 'examples', 'tests')) - names)
     assert missing == [], 'MANIFEST.in misses these'
@@ -193,8 +241,11 @@ def test_wheelInstallsIntoAFreshVenvAndRuns(built):
     venv = workdir / 'venv'
     run(sys.executable, '-m', 'venv', venv, cwd=workdir)
     run(venvPython(venv), '-m', 'pip', 'install', '-q', '--no-index', '--no-deps', wheel, cwd=workdir)
-    sitePackages = Path(run(venvPython(venv), '-c', 'import sysconfig; print(sysconfig.get_path("purelib"))',
-                            cwd=workdir).stdout.strip())
+    sitePackages = Path(
+        run(
+            venvPython(venv), '-c', 'import sysconfig; print(sysconfig.get_path("purelib"))', cwd=workdir
+        ).stdout.strip()
+    )
     # the dependencies come from the environment this suite runs in (see the module docstring)
     ours = {sysconfig.get_path('purelib'), sysconfig.get_path('platlib')}
     (sitePackages / 'zz_test_environment.pth').write_text(''.join(f'{path}\n' for path in sorted(ours)))
@@ -204,12 +255,22 @@ def test_wheelInstallsIntoAFreshVenvAndRuns(built):
     assert 'usage: stompest' in helped.stdout and 'demo' in helped.stdout
     versioned = run(venv / 'bin' / 'stompest', '--version', cwd=workdir)
     assert versioned.stdout == f'stompest {stompest.__version__}\n'
-    imported = run(venvPython(venv), '-c', 'import stompest, stompest.twisted, stompest.sync; '
-                   'print(stompest.__file__, stompest.twisted.Stomp.__module__, stompest.sync.Stomp.__module__)',
-                   cwd=workdir)
+    imported = run(
+        venvPython(venv),
+        '-c',
+        'import stompest, stompest.twisted, stompest.sync; '
+        'print(stompest.__file__, stompest.twisted.Stomp.__module__, stompest.sync.Stomp.__module__)',
+        cwd=workdir,
+    )
     location, twistedModule, syncModule = imported.stdout.split()
     assert Path(location).is_relative_to(sitePackages)  # the installed wheel, not the source tree
     assert (twistedModule, syncModule) == ('stompest.twisted.client', 'stompest.sync.client')
-    refused = subprocess.run([str(venv / 'bin' / 'stompest'), 'send', '--uri', 'tcp://127.0.0.1:1', '/queue/x', 'x'],
-                             cwd=workdir, capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+    refused = subprocess.run(
+        [str(venv / 'bin' / 'stompest'), 'send', '--uri', 'tcp://127.0.0.1:1', '/queue/x', 'x'],
+        cwd=workdir,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+    )
     assert refused.returncode == 1 and refused.stderr.startswith('stompest: error: connection refused by 127.0.0.1:1 ')

@@ -41,11 +41,11 @@ def _docstringTable(doc: str) -> dict[str, str]:
         columns = [match.span() for match in re.finditer('=+', lines[first])]
         names = lines[first + 1].split()
         defaultColumn = columns[names.index('Default')]
-        for line in lines[header + 1:last]:
-            name = line[columns[0][0]:columns[0][1]].strip()
+        for line in lines[header + 1 : last]:
+            name = line[columns[0][0] : columns[0][1]].strip()
             if not name:
                 continue  # a continuation line of the Meaning column
-            rows[name] = line[defaultColumn[0]:defaultColumn[1]].strip()
+            rows[name] = line[defaultColumn[0] : defaultColumn[1]].strip()
         return rows
     return rows
 
@@ -76,7 +76,9 @@ def checkFailoverOptions(app: Sphinx) -> None:
         if documented[name] != actual[name]:
             log.warning(
                 'stompestdocs: failover option %r: the table says default %r, the parser uses %r',
-                name, documented[name], actual[name],
+                name,
+                documented[name],
+                actual[name],
             )
 
 
@@ -89,7 +91,7 @@ def _table(header: list[str], rows: list[list[str]], widths: list[int]) -> nodes
 
     def row(cells: list[str], literal: bool) -> nodes.row:
         line = nodes.row()
-        for (index, text) in enumerate(cells):
+        for index, text in enumerate(cells):
             entry = nodes.entry()
             paragraph = nodes.paragraph()
             paragraph += nodes.literal(text, text) if (literal and index == 0) else nodes.Text(text)
@@ -142,8 +144,9 @@ class ListenerHooks(SphinxDirective):
             name = name.strip()
             described.add(name)
             if name not in hooks:
-                log.warning('stompestdocs: listener hook %r is not a method of Listener', name,
-                            location=self.get_location())
+                log.warning(
+                    'stompestdocs: listener hook %r is not a method of Listener', name, location=self.get_location()
+                )
                 continue
             parameters = list(inspect.signature(getattr(Listener, name)).parameters)[1:]
             rows.append([f'{name}({", ".join(parameters)})', when.strip()])
@@ -167,9 +170,7 @@ class CliHelp(SphinxDirective):
 
         parser = cli.buildParser()
         if self.arguments:
-            subparsers = next(
-                action for action in parser._actions if isinstance(action, argparse._SubParsersAction)
-            )
+            subparsers = next(action for action in parser._actions if isinstance(action, argparse._SubParsersAction))
             parser = subparsers.choices[self.arguments[0]]
         columns = os.environ.get('COLUMNS')
         os.environ['COLUMNS'] = '100'  # argparse wraps at the terminal width; make the docs stable
@@ -197,7 +198,7 @@ def checkSessionStates(app: Sphinx) -> None:
         if lines[first + 1].split()[:1] != ['command']:
             continue
         split = re.search('=+', lines[first]).end()  # type: ignore[union-attr]
-        for line in lines[header + 1:last]:
+        for line in lines[header + 1 : last]:
             commands, states = line[:split].strip(), line[split:].strip()
             for command in commands.split(', '):
                 documented[command] = {state.strip() for state in states.split(',')}
@@ -208,7 +209,9 @@ def checkSessionStates(app: Sphinx) -> None:
             if documented.get(command) != actual.get(command):
                 log.warning(
                     'stompestdocs: stompest.protocol.session docstring says %r is legal in %s, COMMAND_STATES says %s',
-                    command, sorted(documented.get(command, ())), sorted(actual.get(command, ())),
+                    command,
+                    sorted(documented.get(command, ())),
+                    sorted(actual.get(command, ())),
                 )
 
 

@@ -42,8 +42,14 @@ DATA = DOCS / 'data'
 
 # Colours that read on Furo's light and dark pages alike (every picture has its own white ground).
 INK, MUTED, LINE = '#1f2328', '#57606a', '#8c959f'
-FILLS = {'core': '#dbeafe', 'client': '#dcfce7', 'kit': '#fef3c7', 'app': '#f3e8ff', 'base': '#f1f5f9',
-         'external': '#ffffff'}
+FILLS = {
+    'core': '#dbeafe',
+    'client': '#dcfce7',
+    'kit': '#fef3c7',
+    'app': '#f3e8ff',
+    'base': '#f1f5f9',
+    'external': '#ffffff',
+}
 FONT = 'font-family="DejaVu Sans, Helvetica, Arial, sans-serif"'
 
 
@@ -61,28 +67,44 @@ class Svg:
 
     def rect(self, x: float, y: float, w: float, h: float, fill: str, dashed: bool = False) -> None:
         dash = ' stroke-dasharray="5 3"' if dashed else ''
-        self.parts.append(f'<rect x="{x:.1f}" y="{y:.1f}" width="{w:.1f}" height="{h:.1f}" rx="8" '
-                          f'fill="{fill}" stroke="{LINE}" stroke-width="1.2"{dash}/>')
+        self.parts.append(
+            f'<rect x="{x:.1f}" y="{y:.1f}" width="{w:.1f}" height="{h:.1f}" rx="8" '
+            f'fill="{fill}" stroke="{LINE}" stroke-width="1.2"{dash}/>'
+        )
 
-    def text(self, x: float, y: float, text: str, size: float = 14, weight: str = 'normal', colour: str = INK,
-             anchor: str = 'middle', mono: bool = False, halo: bool = False) -> None:
+    def text(
+        self,
+        x: float,
+        y: float,
+        text: str,
+        size: float = 14,
+        weight: str = 'normal',
+        colour: str = INK,
+        anchor: str = 'middle',
+        mono: bool = False,
+        halo: bool = False,
+    ) -> None:
         family = 'font-family="DejaVu Sans Mono, Menlo, Consolas, monospace"' if mono else FONT
         # A halo: a white outline under the glyphs keeps a label readable where a line crosses it.
         outline = ' stroke="#ffffff" stroke-width="4" paint-order="stroke"' if halo else ''
-        self.parts.append(f'<text x="{x:.1f}" y="{y:.1f}" font-size="{size}" font-weight="{weight}" fill="{colour}" '
-                          f'text-anchor="{anchor}" {family}{outline}>{html.escape(text)}</text>')
+        self.parts.append(
+            f'<text x="{x:.1f}" y="{y:.1f}" font-size="{size}" font-weight="{weight}" fill="{colour}" '
+            f'text-anchor="{anchor}" {family}{outline}>{html.escape(text)}</text>'
+        )
 
     def path(self, d: str, colour: str = MUTED, arrow: bool = True, width: float = 1.4) -> None:
         marker = ' marker-end="url(#arrow)"' if arrow else ''
         self.parts.append(f'<path d="{d}" fill="none" stroke="{colour}" stroke-width="{width}"{marker}/>')
 
     def __str__(self) -> str:
-        head = (f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {self.width:.0f} {self.height:.0f}" '
-                f'width="{self.width:.0f}" height="{self.height:.0f}" role="img">'
-                f'<title>{html.escape(self.title)}</title>'
-                '<defs><marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" '
-                f'orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="{MUTED}"/></marker></defs>'
-                f'<rect width="100%" height="100%" fill="#ffffff" rx="6"/>')
+        head = (
+            f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {self.width:.0f} {self.height:.0f}" '
+            f'width="{self.width:.0f}" height="{self.height:.0f}" role="img">'
+            f'<title>{html.escape(self.title)}</title>'
+            '<defs><marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" '
+            f'orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="{MUTED}"/></marker></defs>'
+            f'<rect width="100%" height="100%" fill="#ffffff" rx="6"/>'
+        )
         return head + ''.join(self.parts) + '</svg>\n'
 
 
@@ -113,7 +135,8 @@ def _layerOf(module: str) -> str | None:
 def _isTypeChecking(node: ast.If) -> bool:
     test = node.test
     return (isinstance(test, ast.Name) and test.id == 'TYPE_CHECKING') or (
-        isinstance(test, ast.Attribute) and test.attr == 'TYPE_CHECKING')
+        isinstance(test, ast.Attribute) and test.attr == 'TYPE_CHECKING'
+    )
 
 
 def _imports(tree: ast.AST) -> Iterable[str]:
@@ -155,7 +178,7 @@ def reduced(edges: set[tuple[str, str]]) -> set[tuple[str, str]]:
         seen, todo = set(), [start]
         while todo:
             node = todo.pop()
-            for (source, target) in edges:
+            for source, target in edges:
                 if source == node and (source, target) != skip and target not in seen:
                     seen.add(target)
                     todo.append(target)
@@ -222,8 +245,10 @@ def drawLayers() -> str:
             lane = (width - margin / 2 - 10 * lanes) if x2 > width / 2 else (margin / 2 + 10 * lanes)
             lanes += 1
             below, above = y1 + gapY / 2, y2 - gapY / 2
-            svg.path(f'M{x1:.1f},{y1:.1f} L{x1:.1f},{below:.1f} L{lane:.1f},{below:.1f} L{lane:.1f},{above:.1f} '
-                     f'L{x2:.1f},{above:.1f} L{x2:.1f},{y2 - 1:.1f}')
+            svg.path(
+                f'M{x1:.1f},{y1:.1f} L{x1:.1f},{below:.1f} L{lane:.1f},{below:.1f} L{lane:.1f},{above:.1f} '
+                f'L{x2:.1f},{above:.1f} L{x2:.1f},{y2 - 1:.1f}'
+            )
         else:
             svg.path(f'M{x1:.1f},{y1:.1f} L{x2:.1f},{y2 - 1:.1f}')
     for node, (x, y) in where.items():
@@ -231,8 +256,14 @@ def drawLayers() -> str:
         svg.rect(x, y, boxW, boxH, FILLS[kind], dashed=(kind == 'external'))
         svg.text(x + boxW / 2, y + 26, title, 15, 'bold', mono=kind != 'external')
         svg.text(x + boxW / 2, y + 46, what, 11.5, colour=MUTED)
-    svg.text(margin, height - 14, 'An arrow points from a package to one it imports; imports implied by a '
-             'longer path are left out.', 12.5, colour=MUTED, anchor='start')
+    svg.text(
+        margin,
+        height - 14,
+        'An arrow points from a package to one it imports; imports implied by a longer path are left out.',
+        12.5,
+        colour=MUTED,
+        anchor='start',
+    )
     return str(svg)
 
 
@@ -245,8 +276,9 @@ def sessionTransitions() -> tuple[list[str], list[tuple[str, str, str]], dict[st
     from stompest.protocol.frame import StompFrame
 
     states = [module.DISCONNECTED, module.CONNECTING, module.CONNECTED, module.DISCONNECTING]
-    message = StompFrame('MESSAGE', {'destination': '/queue/a', 'message-id': 'm', 'subscription': 's', 'ack': 'a'},
-                         version='1.2')
+    message = StompFrame(
+        'MESSAGE', {'destination': '/queue/a', 'message-id': 'm', 'subscription': 's', 'ack': 'a'}, version='1.2'
+    )
     calls: dict[str, tuple[tuple[Any, ...], dict[str, Any]]] = {
         'connect': ((), {'host': 'h'}),
         'connected': ((StompFrame('CONNECTED', {'version': '1.2', 'session': 's'}),), {}),
@@ -271,7 +303,7 @@ def sessionTransitions() -> tuple[list[str], list[tuple[str, str, str]], dict[st
 
     def sessionIn(state: str) -> Any:
         session = module.StompSession('1.2', clock=lambda: 0.0)
-        path = states[:states.index(state)]
+        path = states[: states.index(state)]
         if path:
             session.connect(host='h')
         if len(path) > 1:
@@ -338,8 +370,9 @@ def _wrap(words: list[str], width: int) -> list[str]:
     return lines + [line] if line else lines
 
 
-def drawStates(title: str, states: list[str], transitions: list[tuple[str, str, str]],
-               loops: dict[str, list[str]] | None = None) -> str:
+def drawStates(
+    title: str, states: list[str], transitions: list[tuple[str, str, str]], loops: dict[str, list[str]] | None = None
+) -> str:
     """States in a row, each box listing the commands that keep it; arrows to the right between
     the boxes (arcs above when they skip one), arrows back to the left below the row, one bus per
     target and label."""
@@ -355,25 +388,25 @@ def drawStates(title: str, states: list[str], transitions: list[tuple[str, str, 
         merged.setdefault((source, target), []).append(label)
     forward = [(s, t) for (s, t) in merged if states.index(t) > states.index(s)]
     buses: dict[tuple[str, str], list[str]] = {}  # (target, label) -> sources
-    for (source, target) in merged:
+    for source, target in merged:
         if states.index(target) < states.index(source):
             buses.setdefault((target, ', '.join(merged[(source, target)])), []).append(source)
     span = max((states.index(t) - states.index(s) for (s, t) in forward), default=1)
     above = 18 + 30 * max(span - 1, 0)
     # Each gap is wide enough for the label of the arrow that crosses it.
     gaps = []
-    for (left, right) in zip(states, states[1:], strict=False):
+    for left, right in zip(states, states[1:], strict=False):
         label = ', '.join(merged.get((left, right), []))
         gaps.append(max(gapX, _textWidth(label, 14) + 24))
     x = {states[0]: float(margin)}
-    for (i, state) in enumerate(states[1:]):
+    for i, state in enumerate(states[1:]):
         x[state] = x[states[i]] + boxW + gaps[i]
     width = x[states[-1]] + boxW + margin
     rowY = margin + above
     height = rowY + boxH + 36 * len(buses) + 40
     svg = Svg(width, height, title)
     nameY = rowY + 26
-    for (source, target) in forward:
+    for source, target in forward:
         label = ', '.join(merged[(source, target)])
         steps = states.index(target) - states.index(source)
         if steps == 1:
@@ -383,8 +416,10 @@ def drawStates(title: str, states: list[str], transitions: list[tuple[str, str, 
         else:
             lift = 30 * (steps - 1) + 10
             sx, tx = x[source] + boxW * 0.75, x[target] + boxW * 0.25
-            svg.path(f'M{sx:.1f},{rowY:.1f} C{sx:.1f},{rowY - lift:.1f} {tx:.1f},{rowY - lift:.1f} '
-                     f'{tx:.1f},{rowY - 1:.1f}', colour=INK)
+            svg.path(
+                f'M{sx:.1f},{rowY:.1f} C{sx:.1f},{rowY - lift:.1f} {tx:.1f},{rowY - lift:.1f} {tx:.1f},{rowY - 1:.1f}',
+                colour=INK,
+            )
             svg.text((sx + tx) / 2, rowY - lift * 0.75 - 3, label, 14, mono=True)
     for depth, ((target, label), sources) in enumerate(sorted(buses.items(), key=lambda b: states.index(b[0][0]))):
         y = rowY + boxH + 28 + 36 * depth
@@ -393,12 +428,20 @@ def drawStates(title: str, states: list[str], transitions: list[tuple[str, str, 
         for sx in xs:
             svg.path(f'M{sx:.1f},{rowY + boxH:.1f} L{sx:.1f},{y:.1f}', colour=MUTED, arrow=False)
         svg.path(f'M{max(xs):.1f},{y:.1f} L{tx:.1f},{y:.1f} L{tx:.1f},{rowY + boxH + 1:.1f}', colour=MUTED)
-        svg.text(tx + 8, y + 17, f'{label} (from {", ".join(sources)})', 13.5, colour=MUTED, anchor='start',
-                 mono=True, halo=True)
+        svg.text(
+            tx + 8,
+            y + 17,
+            f'{label} (from {", ".join(sources)})',
+            13.5,
+            colour=MUTED,
+            anchor='start',
+            mono=True,
+            halo=True,
+        )
     for state in states:
         svg.rect(x[state], rowY, boxW, boxH, FILLS['core'] if state != states[0] else FILLS['base'])
         svg.text(x[state] + boxW / 2, nameY, state, 16, 'bold')
-        for (i, text) in enumerate(texts[state]):
+        for i, text in enumerate(texts[state]):
             svg.text(x[state] + 10, nameY + 22 + i * 16, text, 12, colour=MUTED, mono=True, anchor='start')
     return str(svg)
 
@@ -412,8 +455,15 @@ def _pyplot() -> Any:
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
 
-    plt.rcParams.update({'font.size': 11, 'svg.fonttype': 'none', 'figure.facecolor': 'white',
-                         'axes.spines.top': False, 'axes.spines.right': False})
+    plt.rcParams.update(
+        {
+            'font.size': 11,
+            'svg.fonttype': 'none',
+            'figure.facecolor': 'white',
+            'axes.spines.top': False,
+            'axes.spines.right': False,
+        }
+    )
     return plt
 
 
@@ -424,8 +474,13 @@ def drawParserChart(data: dict[str, Any]) -> str:
     plt = _pyplot()
     cases = data['cases']
     sizes = [len(case['results']) for case in cases]
-    fig, axes = plt.subplots(len(cases), 1, figsize=(8.6, 0.36 * sum(sizes) + 0.95 * len(cases)), squeeze=False,
-                             gridspec_kw={'height_ratios': sizes})
+    fig, axes = plt.subplots(
+        len(cases),
+        1,
+        figsize=(8.6, 0.36 * sum(sizes) + 0.95 * len(cases)),
+        squeeze=False,
+        gridspec_kw={'height_ratios': sizes},
+    )
     for axis, case in zip(axes[:, 0], cases, strict=True):
         names = list(case['results'])
         values = [case['results'][name] for name in names]
@@ -453,14 +508,34 @@ def drawE2eChart(data: dict[str, Any]) -> str:
         positions = range(len(clients))
         for offset, when in ((-0.2, 'before'), (0.2, 'after')):
             medians = [data['medians'][when][broker][c] for c in clients]
-            bars = axis.bar([p + offset for p in positions], medians, 0.38, color=COLOURS[when], label=when,
-                            edgecolor='#475569', linewidth=0.6)
-            axis.bar_label(bars, labels=[f'{m / 1000:.1f}k' for m in medians], label_type='center', fontsize=9,
-                           color='#0f172a' if when == 'before' else '#ffffff', rotation=90)
+            bars = axis.bar(
+                [p + offset for p in positions],
+                medians,
+                0.38,
+                color=COLOURS[when],
+                label=when,
+                edgecolor='#475569',
+                linewidth=0.6,
+            )
+            axis.bar_label(
+                bars,
+                labels=[f'{m / 1000:.1f}k' for m in medians],
+                label_type='center',
+                fontsize=9,
+                color='#0f172a' if when == 'before' else '#ffffff',
+                rotation=90,
+            )
             for p, client in zip(positions, clients, strict=True):
                 runs = data['runs'][when][broker][client]
-                axis.plot([p + offset] * len(runs), runs, 'o', color='#f59e0b', markersize=4.5,
-                          markeredgecolor='#0f172a', markeredgewidth=0.6)
+                axis.plot(
+                    [p + offset] * len(runs),
+                    runs,
+                    'o',
+                    color='#f59e0b',
+                    markersize=4.5,
+                    markeredgecolor='#0f172a',
+                    markeredgewidth=0.6,
+                )
         axis.set_xticks(list(positions), clients)
         axis.set_title(broker, fontweight='bold')
         axis.grid(axis='y', color='#e2e8f0')

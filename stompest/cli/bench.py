@@ -85,8 +85,9 @@ def _drain(client: Any, stats: BenchStats, started: float, timeout: float) -> No
         _receive(client, stats, started)
 
 
-def _produce(client: Any, destination: str, body: bytes, stats: BenchStats, window: int, stop: StopSignals,
-             started: float) -> None:
+def _produce(
+    client: Any, destination: str, body: bytes, stats: BenchStats, window: int, stop: StopSignals, started: float
+) -> None:
     """Send until ``window`` messages are in flight (or all are sent, or a stop is requested)."""
     while stats.produced < stats.count and stats.inFlight < window and not stop.requested:
         client.send(destination, body)
@@ -103,8 +104,9 @@ def cmdBench(args: argparse.Namespace, context: Context) -> int:
     stop = context.stop
     stats = BenchStats(args.count, args.size)
     client = connectSync(args, stop, context.report)
-    context.report(f'bench: {args.count} messages of {args.size} bytes through {destination!r}, '
-                   f'at most {args.window} in flight')
+    context.report(
+        f'bench: {args.count} messages of {args.size} bytes through {destination!r}, at most {args.window} in flight'
+    )
     bar = ProgressBar(context.stderr, args.count)
     started = time.monotonic()
     try:
@@ -132,8 +134,11 @@ def cmdBench(args: argparse.Namespace, context: Context) -> int:
             stats.consumeSeconds = stats.consumeSeconds or stats.produceSeconds
             bar.finish(stats.consumed, 'stopped')
             _drain(client, stats, started, DRAIN_TIMEOUT)
-            left = f'{stats.inFlight} messages may be left on {destination!r}' if stats.inFlight else (
-                f'nothing left on {destination!r}')
+            left = (
+                f'{stats.inFlight} messages may be left on {destination!r}'
+                if stats.inFlight
+                else (f'nothing left on {destination!r}')
+            )
             context.report(f'bench: stopped after {stats.produced} messages; {left}')
         leave(client, args.connectTimeout, stop, context.report)
     finally:

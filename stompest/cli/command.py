@@ -77,8 +77,14 @@ def run(args: argparse.Namespace, context: Context) -> int:
     return command(args, context)
 
 
-def main(argv: Sequence[str] | None = None, *, environ: Mapping[str, str] | None = None,
-         stdin: Any = None, stdout: Any = None, stderr: TextIO | None = None) -> int:
+def main(
+    argv: Sequence[str] | None = None,
+    *,
+    environ: Mapping[str, str] | None = None,
+    stdin: Any = None,
+    stdout: Any = None,
+    stderr: TextIO | None = None,
+) -> int:
     """Parse ``argv`` (default: ``sys.argv[1:]``), run the command, return the exit status.
 
     :param environ: where ``STOMP_URI``, ``STOMP_LOGIN``, ``STOMP_PASSCODE`` and ``STOMP_HOST``

@@ -25,7 +25,14 @@ from stompest.protocol.frame import StompFrame
 from stompest.protocol.spec import StompSpec
 
 __all__ = [
-    'BrokerWalk', 'configFor', 'connectSync', 'disconnect', 'leave', 'raiseIfError', 'sslContextFor', 'waitForFrame',
+    'BrokerWalk',
+    'configFor',
+    'connectSync',
+    'disconnect',
+    'leave',
+    'raiseIfError',
+    'sslContextFor',
+    'waitForFrame',
     'waitForReceipt',
 ]
 
@@ -53,7 +60,10 @@ def configFor(args: argparse.Namespace, uri: str | None = None, sslContext: Any 
     """The :class:`~stompest.config.StompConfig` the connection options describe (for ``uri``,
     default ``--uri``)."""
     return StompConfig(
-        args.uri if uri is None else uri, login=args.login, passcode=args.passcode, version=args.version,
+        args.uri if uri is None else uri,
+        login=args.login,
+        passcode=args.passcode,
+        version=args.version,
         sslContext=sslContext,
     )
 
@@ -66,8 +76,9 @@ class BrokerWalk:
     :param timeout: the ``--connect-timeout`` (named in a timeout's cause).
     """
 
-    def __init__(self, uri: str, report: Callable[[str], None], *, caGiven: bool = False,
-                 timeout: float | None = None) -> None:
+    def __init__(
+        self, uri: str, report: Callable[[str], None], *, caGiven: bool = False, timeout: float | None = None
+    ) -> None:
         self._failover = StompFailoverTransport(uri)
         self._schedule = iter(self._failover)
         self._report = report
@@ -133,8 +144,10 @@ def connectSync(args: argparse.Namespace, stop: StopSignals, report: Callable[[s
         client = Stomp(configFor(args, brokerUri(broker), sslContext))
         try:
             client.connect(
-                host=args.host, heartBeats=args.heartBeats,
-                connectTimeout=args.connectTimeout, connectedTimeout=args.connectTimeout,
+                host=args.host,
+                heartBeats=args.heartBeats,
+                connectTimeout=args.connectTimeout,
+                connectedTimeout=args.connectTimeout,
             )
         except StompProtocolError as exc:
             raise walk.refused(broker, exc) from exc
@@ -174,8 +187,9 @@ def waitForReceipt(client: Any, receipt: str, timeout: float, stop: StopSignals 
     deadline = time.monotonic() + timeout
     while True:
         remaining = deadline - time.monotonic()
-        arrived = remaining > 0 and (client.canRead(remaining) if stop is None
-                                     else waitForFrame(client, remaining, stop))
+        arrived = remaining > 0 and (
+            client.canRead(remaining) if stop is None else waitForFrame(client, remaining, stop)
+        )
         if not arrived:
             raise CliError(f'No receipt {receipt!r} within {timeout:g} s [--connect-timeout]')
         frame = client.receiveFrame()

@@ -16,6 +16,7 @@ from stompest.cli.context import Context
 from stompest.cli.errors import CliError, brokerUri
 from stompest.cli.output import ProgressBar, TextOut, formatTable
 from stompest.cli.signals import Stopped
+from stompest.cli.tls import twistedTls
 from stompest.error import StompCancelledError, StompConnectionError, StompProtocolError
 
 __all__ = ['cmdDemo', 'connectTwisted']
@@ -26,7 +27,6 @@ def connectTwisted(reactor: Any, args: argparse.Namespace, context: Context) -> 
     from twisted.internet import defer, task
     from twisted.python.failure import Failure
 
-    from stompest import _demo
     from stompest.twisted import Stomp
 
     cancelled: list[bool] = []
@@ -39,11 +39,15 @@ def connectTwisted(reactor: Any, args: argparse.Namespace, context: Context) -> 
             if delay > 0:
                 yield task.deferLater(reactor, delay, lambda: None)
             uri = brokerUri(broker)
-            tls = _demo.twistedTls(uri, args.ca, args.cert, args.key, args.noVerify)
+            tls = twistedTls(uri, args.ca, args.cert, args.key, args.noVerify)
             client = Stomp(configFor(args, uri, tls), reactor=reactor, receiptTimeout=args.connectTimeout)
             try:
-                yield client.connect(host=args.host, heartBeats=args.heartBeats,
-                                     connectTimeout=args.connectTimeout, connectedTimeout=args.connectTimeout)
+                yield client.connect(
+                    host=args.host,
+                    heartBeats=args.heartBeats,
+                    connectTimeout=args.connectTimeout,
+                    connectedTimeout=args.connectTimeout,
+                )
             except StompProtocolError as exc:
                 raise brokers.refused(broker, exc) from exc
             except (StompConnectionError, StompCancelledError, defer.CancelledError) as exc:
@@ -99,14 +103,23 @@ def cmdDemo(args: argparse.Namespace, context: Context) -> int:
     context.report(f'demo: {args.count} messages ({args.poison} poison) through {where}, mode {args.mode}')
     sslContextFor(args)  # the same checks and error lines as the other commands
     try:
-        _demo.twistedTls(args.uri, args.ca, args.cert, args.key, args.noVerify)
+        twistedTls(args.uri, args.ca, args.cert, args.key, args.noVerify)
     except Exception as exc:  # pyOpenSSL's and Twisted's errors for unreadable PEM files vary
         raise CliError(f'Cannot load TLS material: {exc}') from exc
     modes = ('receipts', 'transactions') if args.mode == 'both' else (args.mode,)
     runs = _demo.runDemo(
-        configFor(args), prefix=prefix, count=args.count, poison=args.poison, modes=modes, batch=args.batch,
-        idleTimeout=args.timeout, connectTimeout=args.connectTimeout, host=args.host, heartBeats=args.heartBeats,
-        progress=progress, connector=lambda reactor: connectTwisted(reactor, args, context),
+        configFor(args),
+        prefix=prefix,
+        count=args.count,
+        poison=args.poison,
+        modes=modes,
+        batch=args.batch,
+        idleTimeout=args.timeout,
+        connectTimeout=args.connectTimeout,
+        host=args.host,
+        heartBeats=args.heartBeats,
+        progress=progress,
+        connector=lambda reactor: connectTwisted(reactor, args, context),
         pendingSignal=lambda: context.stop.signum,  # one that came before the reactor's handlers
     )
     if bars:
@@ -119,8 +132,10 @@ def cmdDemo(args: argparse.Namespace, context: Context) -> int:
         out.write(formatTable(stats.table()))
     if len(runs) > 1 and all(stats.rate for stats in runs):
         rates = {stats.mode: stats.rate for stats in runs}
-        out.write(f"transactions {rates['transactions']:,.0f} msg/s vs receipts {rates['receipts']:,.0f} msg/s "
-                  f"({rates['transactions'] / rates['receipts']:.1f}x)\n")
+        out.write(
+            f"transactions {rates['transactions']:,.0f} msg/s vs receipts {rates['receipts']:,.0f} msg/s "
+            f"({rates['transactions'] / rates['receipts']:.1f}x)\n"
+        )
     for stats in runs:
         if stats.interrupted:
             raise Stopped(stats.stopSignal) if stats.stopSignal is not None else KeyboardInterrupt()

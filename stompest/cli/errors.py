@@ -82,8 +82,9 @@ def _errorFrameText(frame: Any) -> str:
     return ': '.join(parts)
 
 
-def describeCause(exc: BaseException, broker: dict[str, Any], *, caGiven: bool = False,
-                  timeout: float | None = None) -> tuple[str, str | None]:
+def describeCause(
+    exc: BaseException, broker: dict[str, Any], *, caGiven: bool = False, timeout: float | None = None
+) -> tuple[str, str | None]:
     """What went wrong with one connection attempt to ``broker``: ``(cause, hint or None)``.
 
     :param caGiven: whether ``--ca`` was given (the hint for an untrusted certificate differs).
@@ -96,8 +97,13 @@ def describeCause(exc: BaseException, broker: dict[str, Any], *, caGiven: bool =
         if isinstance(error, StompProtocolError) and error.frame is not None:
             text = _errorFrameText(error.frame)
             lowered = text.lower()
-            hint = HINT_VHOST if 'virtual host' in lowered or 'vhost' in lowered else (
-                HINT_LOGIN if 'access refused' in lowered or 'login' in lowered or 'password' in lowered else None)
+            hint = (
+                HINT_VHOST
+                if 'virtual host' in lowered or 'vhost' in lowered
+                else (
+                    HINT_LOGIN if 'access refused' in lowered or 'login' in lowered or 'password' in lowered else None
+                )
+            )
             return f'{where} refused the connection: {text or "ERROR frame"}', hint
     for error in chain:
         if isinstance(error, ssl.SSLCertVerificationError):
@@ -115,10 +121,12 @@ def describeCause(exc: BaseException, broker: dict[str, Any], *, caGiven: bool =
         if 'No CONNECTED frame' in str(error) or 'CONNECTED frame not received' in str(error):
             return f'no CONNECTED frame from {where}{within}', HINT_NOT_STOMP
         if _isA(error, 'TimeoutError', 'TCPTimedOutError', builtin=(TimeoutError,)) or (
-                isinstance(error, StompConnectTimeout) and str(error).startswith('Connect timeout')):
+            isinstance(error, StompConnectTimeout) and str(error).startswith('Connect timeout')
+        ):
             return f'no answer from {where}{within}', None
         if _isA(error, 'ConnectionLost', 'ConnectionDone', builtin=(ConnectionResetError, BrokenPipeError)) or (
-                'Connection closed by' in str(error)):
+            'Connection closed by' in str(error)
+        ):
             return f'connection closed by {where}', HINT_TLS_PORT if broker['protocol'] == 'tcp' else None
     for error in chain:
         if isinstance(error, OSError) and not isinstance(error, StompError):
@@ -134,8 +142,9 @@ class ConnectFailed(CliError):
         the walk ended at a refusal (an ERROR frame: no other broker is tried).
     """
 
-    def __init__(self, cause: str, attempts: Sequence[str], limit: tuple[str, int] | None,
-                 *, hint: str | None = None) -> None:
+    def __init__(
+        self, cause: str, attempts: Sequence[str], limit: tuple[str, int] | None, *, hint: str | None = None
+    ) -> None:
         super().__init__(f'{cause} ({triedText(attempts, limit)})', hint=hint)
         self.attempts = list(attempts)
 

@@ -43,8 +43,16 @@ class ProgressBar:
     :param live: redraw while running (default: whether ``stream`` is a terminal).
     """
 
-    def __init__(self, stream: TextIO, total: int, *, width: int = 30, interval: float = 0.1,
-                 clock: Callable[[], float] = time.monotonic, live: bool | None = None) -> None:
+    def __init__(
+        self,
+        stream: TextIO,
+        total: int,
+        *,
+        width: int = 30,
+        interval: float = 0.1,
+        clock: Callable[[], float] = time.monotonic,
+        live: bool | None = None,
+    ) -> None:
         self._stream = stream
         self._total = max(total, 1)
         self._width = width

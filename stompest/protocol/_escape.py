@@ -14,9 +14,7 @@ from collections.abc import Callable
 from stompest.error import StompFrameError, StompProtocolError
 from stompest.protocol.spec import StompSpec
 
-_ESCAPE_TABLES = {
-    version: str.maketrans(table) for version, table in StompSpec.ESCAPE_CHARACTERS.items()
-}
+_ESCAPE_TABLES = {version: str.maketrans(table) for version, table in StompSpec.ESCAPE_CHARACTERS.items()}
 _UNESCAPE_MAPS = {
     version: {escaped[1]: plain for plain, escaped in table.items()}
     for version, table in StompSpec.ESCAPE_CHARACTERS.items()

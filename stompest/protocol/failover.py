@@ -101,7 +101,9 @@ Broker = dict[str, Any]
 _PROTOCOLS = ('tcp', 'ssl')
 _FAILOVER_PREFIX = 'failover:'
 _LOCALHOST_IPV4 = re.compile(r'127\.\d+\.\d+\.\d+')
-_BROKER_PATTERN = re.compile(r'(?P<protocol>[A-Za-z][A-Za-z0-9+.-]*)://(?P<host>\[[^\]]*\]|[A-Za-z0-9._-]*)(?::(?P<port>[^:/]*))?/?')
+_BROKER_PATTERN = re.compile(
+    r'(?P<protocol>[A-Za-z][A-Za-z0-9+.-]*)://(?P<host>\[[^\]]*\]|[A-Za-z0-9._-]*)(?::(?P<port>[^:/]*))?/?'
+)
 _INT_PATTERN = re.compile(r'-?[0-9]+')
 _FLOAT_PATTERN = re.compile(r'[0-9]+(\.[0-9]*)?|\.[0-9]+')
 
@@ -122,6 +124,7 @@ def _parseInt(minimum: int) -> Callable[[str], int]:
         if value < minimum:
             raise ValueError(f'less than {minimum}')
         return value
+
     return parse
 
 
@@ -205,14 +208,14 @@ class StompFailoverUri:
     def _parse(self, uri: str) -> None:
         rest = uri
         if rest.lower().startswith(_FAILOVER_PREFIX):
-            rest = rest[len(_FAILOVER_PREFIX):]
+            rest = rest[len(_FAILOVER_PREFIX) :]
             if rest.startswith('//('):  # failover://(...) is a common spelling of failover:(...)
                 rest = rest[2:]
         if rest.startswith('('):
             end = rest.find(')')
             if end == -1:
                 raise self._error('Unbalanced parentheses', rest)
-            brokers, query = rest[1:end], rest[end + 1:]
+            brokers, query = rest[1:end], rest[end + 1 :]
             if '(' in brokers or ')' in query:
                 raise self._error('Unbalanced parentheses', rest)
             if query and not query.startswith('?'):

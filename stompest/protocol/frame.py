@@ -221,7 +221,7 @@ class StompFrame:
             raise StompEncodingError(
                 exc,
                 f'Headers cannot be encoded in version {version} ({StompSpec.CODECS[version]}): '
-                f'{exc.object[exc.start:exc.end]!r}',
+                f'{exc.object[exc.start : exc.end]!r}',
             ) from exc
         return b''.join((encoded, body, b'\x00'))
 

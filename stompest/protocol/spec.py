@@ -103,20 +103,24 @@ class StompSpec:
     #: Per version, the frames that may carry a body: any in 1.0, SEND, MESSAGE and ERROR in 1.1
     #: and 1.2 (``COMMANDS_BODY_ALLOWED[version]``, as in stompest 2.3; used as a set itself, it is
     #: the 1.1/1.2 set).
-    COMMANDS_BODY_ALLOWED = _CommandsByVersion({
-        VERSION_1_0: COMMANDS[VERSION_1_0],
-        VERSION_1_1: {SEND, MESSAGE, ERROR},
-        VERSION_1_2: {SEND, MESSAGE, ERROR},
-    })
+    COMMANDS_BODY_ALLOWED = _CommandsByVersion(
+        {
+            VERSION_1_0: COMMANDS[VERSION_1_0],
+            VERSION_1_1: {SEND, MESSAGE, ERROR},
+            VERSION_1_2: {SEND, MESSAGE, ERROR},
+        }
+    )
     #: Per version, the frames whose headers are not escaped: every frame in 1.0 (which has no
     #: escapes), CONNECT, STOMP and CONNECTED in 1.1 and 1.2 (their "Value Encoding" rule; stompest
     #: 2.3 listed CONNECT and CONNECTED only, but STOMP is CONNECT under another name). Indexed by
     #: version as in 2.3; used as a set itself, it is the 1.1/1.2 set.
-    COMMANDS_ESCAPE_EXCLUDED = _CommandsByVersion({
-        VERSION_1_0: COMMANDS[VERSION_1_0],
-        VERSION_1_1: {CONNECT, CONNECTED, STOMP},
-        VERSION_1_2: {CONNECT, CONNECTED, STOMP},
-    })
+    COMMANDS_ESCAPE_EXCLUDED = _CommandsByVersion(
+        {
+            VERSION_1_0: COMMANDS[VERSION_1_0],
+            VERSION_1_1: {CONNECT, CONNECTED, STOMP},
+            VERSION_1_2: {CONNECT, CONNECTED, STOMP},
+        }
+    )
 
     # headers
     ACCEPT_VERSION_HEADER = 'accept-version'

@@ -167,8 +167,12 @@ class Stomp:
         if self._isConnected():
             raise StompAlreadyConnectedError(f'Already connected to {self._transport}')
         given = {
-            'headers': headers, 'versions': versions, 'host': host, 'heartBeats': heartBeats,
-            'connectTimeout': connectTimeout, 'connectedTimeout': connectedTimeout,
+            'headers': headers,
+            'versions': versions,
+            'host': host,
+            'heartBeats': heartBeats,
+            'connectTimeout': connectTimeout,
+            'connectedTimeout': connectedTimeout,
         }
         self._connectArguments.update((name, value) for (name, value) in given.items() if value is not None)
         arguments = {name: self._connectArguments.get(name) for name in CONNECT_ARGUMENTS}
@@ -246,7 +250,9 @@ class Stomp:
         self._delivered, self._pruneAt = [], _PRUNE_AT
         log.info(
             'Connected to %s [session=%s, version=%s, heart-beats=%s]',
-            transport, self._session.id, self._session.version,
+            transport,
+            self._session.id,
+            self._session.version,
             (self._session.clientHeartBeat, self._session.serverHeartBeat),
         )
 
@@ -564,8 +570,9 @@ class Stomp:
         if self._stale.get(id(frame)) is not frame:
             return False
         log.warning(
-            'Not sending %s for a message received on an earlier connection (the broker redelivers it) '
-            '[message-id=%r]', command, frame.headers.get(StompSpec.MESSAGE_ID_HEADER),
+            'Not sending %s for a message received on an earlier connection (the broker redelivers it) [message-id=%r]',
+            command,
+            frame.headers.get(StompSpec.MESSAGE_ID_HEADER),
         )
         return True
 

@@ -148,6 +148,7 @@ class StompPublisher:
             if frame.command == StompSpec.ERROR:
                 raise StompProtocolError(
                     f'Broker sent an ERROR frame for a message to {destination!r}: '
-                    f'{frame.headers.get(StompSpec.MESSAGE_HEADER, "")!r}', frame=frame,
+                    f'{frame.headers.get(StompSpec.MESSAGE_HEADER, "")!r}',
+                    frame=frame,
                 )
             log.debug('Ignoring %s while waiting for receipt %r', frame.info(), receipt)

@@ -54,12 +54,14 @@ DEAD_LETTER_QUEUE = '/queue/ActiveMQ.DLQ'
 DELIVERY_COUNT_HEADER = 'x-delivery-count'
 
 #: Headers of a SEND that do not travel on with the message.
-_NOT_FORWARDED = frozenset({
-    StompSpec.DESTINATION_HEADER,
-    StompSpec.RECEIPT_HEADER,
-    StompSpec.TRANSACTION_HEADER,
-    StompSpec.CONTENT_LENGTH_HEADER,
-})
+_NOT_FORWARDED = frozenset(
+    {
+        StompSpec.DESTINATION_HEADER,
+        StompSpec.RECEIPT_HEADER,
+        StompSpec.TRANSACTION_HEADER,
+        StompSpec.CONTENT_LENGTH_HEADER,
+    }
+)
 
 
 @dataclass
@@ -226,7 +228,7 @@ class MemoryBroker:
     def takeFailure(self, command: str) -> tuple[str, bool] | None:
         """The injected failure for this command, if one is waiting (used by the connection)."""
         with self.lock:
-            for (index, (failing, message, close)) in enumerate(self._failures):
+            for index, (failing, message, close) in enumerate(self._failures):
                 if failing == command:
                     del self._failures[index]
                     return message, close
@@ -249,7 +251,7 @@ class MemoryBroker:
         """A message arrived at its destination."""
         self._history[message.destination].append(message)
         if self.isTopic(message.destination):
-            for (connection, subscription) in self._subscribers(message.destination):
+            for connection, subscription in self._subscribers(message.destination):
                 connection.deliver(subscription, message.copy())
             return
         self._queues[message.destination].append(message)

@@ -148,8 +148,13 @@ class BrokerConnection:
             if close:
                 self.close()
 
-    def deliver(self, subscription: Subscription | str, message: Message | bytes | str = b'',
-                headers: Mapping[str, str] | None = None, messageId: str | None = None) -> StompFrame:
+    def deliver(
+        self,
+        subscription: Subscription | str,
+        message: Message | bytes | str = b'',
+        headers: Mapping[str, str] | None = None,
+        messageId: str | None = None,
+    ) -> StompFrame:
         """Send a MESSAGE to one subscription now, bypassing routing and prefetch.
 
         :param subscription: the :class:`Subscription` or its id.
@@ -272,8 +277,9 @@ class BrokerConnection:
             now = self.broker.clock()
             client, server = self.heartBeats
             if client and now >= self._lastReceived + self.broker.heartBeatTolerance * client / 1000.0:
-                log.info('%s: no heart-beat from the client for %.3f s: closing', self.sessionId,
-                         now - self._lastReceived)
+                log.info(
+                    '%s: no heart-beat from the client for %.3f s: closing', self.sessionId, now - self._lastReceived
+                )
                 self.close()
                 return
             if server and now >= self._lastSent + server / 1000.0:
@@ -345,8 +351,11 @@ class BrokerConnection:
             self._reply(frame)
             return
         transaction = frame.headers.get(StompSpec.TRANSACTION_HEADER)
-        if (transaction is not None and self.broker.transactional
-                and command in (StompSpec.SEND, StompSpec.ACK, StompSpec.NACK)):
+        if (
+            transaction is not None
+            and self.broker.transactional
+            and command in (StompSpec.SEND, StompSpec.ACK, StompSpec.NACK)
+        ):
             if transaction not in self.transactions:
                 self._fail(frame, f'Invalid transaction id: {transaction}')
                 return
@@ -373,12 +382,14 @@ class BrokerConnection:
         common = [version for version in broker.versions if version in offered]
         if not common:
             supported = ','.join(broker.versions)
-            self.sendError(f'Supported protocol versions are {supported}',
-                           headers={StompSpec.VERSION_HEADER: supported})
+            self.sendError(
+                f'Supported protocol versions are {supported}', headers={StompSpec.VERSION_HEADER: supported}
+            )
             return
         login = headers.get(StompSpec.LOGIN_HEADER)
-        if broker.users is not None and (login not in broker.users
-                                         or broker.users[login] != headers.get(StompSpec.PASSCODE_HEADER)):
+        if broker.users is not None and (
+            login not in broker.users or broker.users[login] != headers.get(StompSpec.PASSCODE_HEADER)
+        ):
             self.sendError(f'Access refused for user {login!r}')
             return
         version = common[-1]
@@ -427,9 +438,11 @@ class BrokerConnection:
             self._fail(frame, f'Unsupported ack mode: {ack}')
             return False
         prefetch = headers.get(StompSpec.ACTIVEMQ_PREFETCH_SIZE_HEADER) or headers.get(
-            StompSpec.RABBITMQ_PREFETCH_COUNT_HEADER)
-        subscription = Subscription(ident, destination, ack, dict(headers), hasId,
-                                    int(prefetch) if prefetch is not None else None)
+            StompSpec.RABBITMQ_PREFETCH_COUNT_HEADER
+        )
+        subscription = Subscription(
+            ident, destination, ack, dict(headers), hasId, int(prefetch) if prefetch is not None else None
+        )
         self.subscriptions[ident] = subscription
         self._reply(frame)  # RECEIPT first, then the MESSAGEs (as both brokers do)
         self.broker.dispatch(destination)
@@ -463,7 +476,7 @@ class BrokerConnection:
         subscription = delivery.subscription
         if subscription.ack == StompSpec.ACK_CLIENT:
             index = subscription.unacked.index(delivery)
-            settled = subscription.unacked[:index + 1]
+            settled = subscription.unacked[: index + 1]
         else:
             settled = [delivery]
         for each in settled:
@@ -508,9 +521,16 @@ class BrokerConnection:
             return False
         self._reply(frame)  # RECEIPT, then the MESSAGEs (as both brokers do)
         for each in self.transactions.pop(transaction):
-            stripped = StompFrame(each.command, {k: v for (k, v) in each.headers.items()
-                                                 if k not in (StompSpec.TRANSACTION_HEADER, StompSpec.RECEIPT_HEADER)},
-                                  each.body, version=each.version)
+            stripped = StompFrame(
+                each.command,
+                {
+                    k: v
+                    for (k, v) in each.headers.items()
+                    if k not in (StompSpec.TRANSACTION_HEADER, StompSpec.RECEIPT_HEADER)
+                },
+                each.body,
+                version=each.version,
+            )
             handler = _HANDLERS[each.command]
             handler(self, stripped)
         return False

@@ -106,7 +106,7 @@ class LoopbackServer:
 
     def _serve(self) -> None:
         while not self._stopping:
-            for (key, events) in self._selector.select(self._timeout()):
+            for key, events in self._selector.select(self._timeout()):
                 sock = key.fileobj
                 if sock is self._listener:
                     self._accept()
@@ -130,8 +130,11 @@ class LoopbackServer:
     def _timeout(self) -> float | None:
         with self.broker.lock:
             deadlines = [
-                deadline for client in self._clients.values() if client.connection is not None
-                for deadline in [client.connection.nextDeadline()] if deadline is not None
+                deadline
+                for client in self._clients.values()
+                if client.connection is not None
+                for deadline in [client.connection.nextDeadline()]
+                if deadline is not None
             ]
         if not deadlines:
             return 0.5  # look at _stopping now and then
@@ -190,7 +193,7 @@ class LoopbackServer:
 
     def _update(self) -> None:
         """Write what is waiting, close what should close, and select for writing where needed."""
-        for (sock, client) in list(self._clients.items()):
+        for sock, client in list(self._clients.items()):
             if client.output:
                 self._flush(sock)
             if sock not in self._clients:

@@ -226,9 +226,7 @@ def errorFrame(frame: StompFrame, exc: BaseException) -> StompFrame:
     (a receipt or transaction of the original SEND, which ActiveMQ copies into the MESSAGE,
     would be wrong on the new SEND). In STOMP 1.0 the failure texts are made ASCII."""
     clone = cloneFrame(frame, persistent=True)
-    headers = {
-        name: value for name, value in clone.headers.items() if name not in ERROR_DESTINATION_DROPPED_HEADERS
-    }
+    headers = {name: value for name, value in clone.headers.items() if name not in ERROR_DESTINATION_DROPPED_HEADERS}
     ascii10 = (frame.version or StompSpec.DEFAULT_VERSION) == StompSpec.VERSION_1_0
     failed = ' '.join(str(exc).split())
     description = describeFailure(exc)

@@ -48,6 +48,7 @@ WORKER_TIMEOUT = 600.0
 # Broker addresses
 # ---------------------------------------------------------------------------------------------
 
+
 def brokerSettings() -> dict[str, dict[str, str | None]]:
     """Broker URIs and logins: ``brokers env`` when the script answers, else the defaults."""
     settings = {name: dict(values) for name, values in DEFAULTS.items()}
@@ -77,6 +78,7 @@ def hostPort(uri: str) -> tuple[str, int]:
 # ---------------------------------------------------------------------------------------------
 # (c) raw socket: frames compiled in advance, minimal parsing
 # ---------------------------------------------------------------------------------------------
+
 
 class RawConnection:
     """A socket that speaks just enough STOMP 1.2 for the benchmark."""
@@ -149,7 +151,7 @@ def rawConsume(uri, login, passcode, queue, count):
             if not frame.startswith(b'MESSAGE'):
                 raise RuntimeError(f'raw consumer: unexpected frame {frame[:200]!r}')
             begin = frame.index(b'\nack:') + 5
-            acks.append(b'ACK\nid:%s\n\n\x00' % frame[begin:frame.index(b'\n', begin)])
+            acks.append(b'ACK\nid:%s\n\n\x00' % frame[begin : frame.index(b'\n', begin)])
         if acks:
             conn.sock.sendall(b''.join(acks))
             received += len(acks)
@@ -162,6 +164,7 @@ def rawConsume(uri, login, passcode, queue, count):
 # ---------------------------------------------------------------------------------------------
 # (b) stomp.py 9
 # ---------------------------------------------------------------------------------------------
+
 
 def stomppyConnect(uri, login, passcode, listener):
     import stomp
@@ -222,6 +225,7 @@ def stomppyConsume(uri, login, passcode, queue, count):
 # (a) stompest's Twisted client
 # ---------------------------------------------------------------------------------------------
 
+
 def stompestRun(uri, login, passcode, queue, count, size, phase, yieldEvery=1000):
     from twisted.internet import defer, task
 
@@ -261,8 +265,11 @@ def stompestRun(uri, login, passcode, queue, count, size, phase, yieldEvery=1000
                 allReceived.callback(None)
 
         start = time.perf_counter()
-        client.subscribe(queue, {StompSpec.ACK_HEADER: StompSpec.ACK_CLIENT_INDIVIDUAL},
-                         listener=SubscriptionListener(onMessage, ack=True))
+        client.subscribe(
+            queue,
+            {StompSpec.ACK_HEADER: StompSpec.ACK_CLIENT_INDIVIDUAL},
+            listener=SubscriptionListener(onMessage, ack=True),
+        )
         yield allReceived.addTimeout(WORKER_TIMEOUT, reactor)
         yield client.disconnect(receipt='bye')
         result['consume'] = time.perf_counter() - start
@@ -282,8 +289,17 @@ def stompestRun(uri, login, passcode, queue, count, size, phase, yieldEvery=1000
 def worker(args) -> None:
     """Measure one phase of one client and print the result as one JSON line."""
     if args.worker == 'stompest':
-        call = (stompestRun, args.uri, args.login, args.passcode, args.queue, args.count, args.size, args.phase,
-                args.yield_every)
+        call = (
+            stompestRun,
+            args.uri,
+            args.login,
+            args.passcode,
+            args.queue,
+            args.count,
+            args.size,
+            args.phase,
+            args.yield_every,
+        )
         if args.profile:
             import cProfile
 
@@ -307,9 +323,24 @@ def worker(args) -> None:
 # Driver
 # ---------------------------------------------------------------------------------------------
 
+
 def runWorker(client, phase, broker, queue, args):
-    command = [sys.executable, os.path.abspath(__file__), '--worker', client, '--phase', phase,
-               '--uri', broker['uri'], '--queue', queue, '--count', str(args.count), '--size', str(args.size)]
+    command = [
+        sys.executable,
+        os.path.abspath(__file__),
+        '--worker',
+        client,
+        '--phase',
+        phase,
+        '--uri',
+        broker['uri'],
+        '--queue',
+        queue,
+        '--count',
+        str(args.count),
+        '--size',
+        str(args.size),
+    ]
     if broker['login'] is not None:
         command += ['--login', broker['login'], '--passcode', broker['passcode'] or '']
     if args.profile and client == 'stompest':
@@ -357,8 +388,12 @@ def main(argv=None) -> int:
     parser.add_argument('--size', type=int, default=100)
     parser.add_argument('--rounds', type=int, default=1, help='repeat each measurement; the best round is reported')
     parser.add_argument('--profile', help='cProfile the stompest runs into PROFILE.<broker>.<phase>')
-    parser.add_argument('--yield-every', type=int, default=1000,
-                        help="stompest's producer lets the reactor write after this many sends (0: never)")
+    parser.add_argument(
+        '--yield-every',
+        type=int,
+        default=1000,
+        help="stompest's producer lets the reactor write after this many sends (0: never)",
+    )
     parser.add_argument('--worker', choices=CLIENTS, help=argparse.SUPPRESS)
     parser.add_argument('--phase', choices=('produce', 'consume'), help=argparse.SUPPRESS)
     parser.add_argument('--uri', help=argparse.SUPPRESS)
@@ -381,13 +416,17 @@ def main(argv=None) -> int:
             rounds = [measure(brokerName, broker, client, args) for _ in range(args.rounds)]
             rates[client] = max(rounds, key=lambda r: r['e2e'])
             r = rates[client]
-            print(f'{brokerName:9} {client:9} produce {r["produce"]:9,.0f} msg/s  consume {r["consume"]:9,.0f} msg/s'
-                  f'  end-to-end {r["e2e"]:9,.0f} msg/s', flush=True)
+            print(
+                f'{brokerName:9} {client:9} produce {r["produce"]:9,.0f} msg/s  consume {r["consume"]:9,.0f} msg/s'
+                f'  end-to-end {r["e2e"]:9,.0f} msg/s',
+                flush=True,
+            )
         if 'stompest' in rates:
             for other in ('stomppy', 'raw'):
                 if other in rates:
-                    ratios = '  '.join(f'{k} {rates["stompest"][k] / rates[other][k]:.2f}x'
-                                       for k in ('produce', 'consume', 'e2e'))
+                    ratios = '  '.join(
+                        f'{k} {rates["stompest"][k] / rates[other][k]:.2f}x' for k in ('produce', 'consume', 'e2e')
+                    )
                     print(f'{brokerName:9} stompest/{other:8} {ratios}', flush=True)
     return 0
 

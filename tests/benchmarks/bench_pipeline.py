@@ -88,6 +88,7 @@ class Broker:
 # (a) transactions and (b) receipts: stompest's Twisted client
 # ---------------------------------------------------------------------------------------------
 
+
 def stompestRun(broker: Broker, source: str, target: str, count: int, batch: int, mode: str) -> dict:
     from twisted.internet import defer, task
 
@@ -105,6 +106,7 @@ def stompestRun(broker: Broker, source: str, target: str, count: int, batch: int
         client = yield Stomp(config, reactor=reactor).connect(host='/', heartBeats=(0, 0))
         finished: defer.Deferred = defer.Deferred()
         if mode == 'transactions':
+
             def transform(client, frame):
                 return Output(target, frame.body, {'seq': frame.headers['seq']})
 
@@ -159,6 +161,7 @@ def stompestRun(broker: Broker, source: str, target: str, count: int, batch: int
 # (c) stomp.py 9: a receipt per output, the input ACKed in on_receipt
 # ---------------------------------------------------------------------------------------------
 
+
 def stomppyRun(broker: Broker, source: str, target: str, count: int, batch: int, mode: str) -> dict:
     import stomp
 
@@ -192,8 +195,12 @@ def stomppyRun(broker: Broker, source: str, target: str, count: int, batch: int,
     conn.connect(broker.login, broker.passcode, wait=True)
     holder['conn'] = conn
     start = time.perf_counter()
-    conn.subscribe(source, id='0', ack='client-individual',
-                   headers={'activemq.prefetchSize': str(PREFETCH), 'prefetch-count': str(PREFETCH)})
+    conn.subscribe(
+        source,
+        id='0',
+        ack='client-individual',
+        headers={'activemq.prefetchSize': str(PREFETCH), 'prefetch-count': str(PREFETCH)},
+    )
     if not done.wait(WORKER_TIMEOUT):
         raise RuntimeError(f'stomp.py: only {state["acked"]} of {count} inputs acknowledged')
     conn.disconnect(receipt='bye')
@@ -203,6 +210,7 @@ def stomppyRun(broker: Broker, source: str, target: str, count: int, batch: int,
 # ---------------------------------------------------------------------------------------------
 # (d) the raw-socket ceiling: the same transactions, frames built by string formatting
 # ---------------------------------------------------------------------------------------------
+
 
 def ceilingRun(broker: Broker, source: str, target: str, count: int, batch: int, mode: str) -> dict:
     import select
@@ -221,8 +229,10 @@ def ceilingRun(broker: Broker, source: str, target: str, count: int, batch: int,
     prefetch = str(batch * (MAX_TRANSACTIONS + 1)).encode()
     target_ = target.encode()
     start = time.perf_counter()
-    sock.sendall(b'SUBSCRIBE\nid:0\ndestination:%s\nack:client-individual\nactivemq.prefetchSize:%s\n'
-                 b'prefetch-count:%s\n\n\x00' % (source.encode(), prefetch, prefetch))
+    sock.sendall(
+        b'SUBSCRIBE\nid:0\ndestination:%s\nack:client-individual\nactivemq.prefetchSize:%s\n'
+        b'prefetch-count:%s\n\n\x00' % (source.encode(), prefetch, prefetch)
+    )
     inFlight: dict[bytes, int] = {}  # commit receipt -> inputs
     committed = 0
     number = 0
@@ -281,22 +291,24 @@ def ceilingRun(broker: Broker, source: str, target: str, count: int, batch: int,
             if frame.startswith(b'RECEIPT'):
                 begin = frame.index(b'receipt-id:') + 11
                 end = frame.find(b'\n', begin)
-                committed += inFlight.pop(frame[begin:end if end >= 0 else len(frame)], 0)
+                committed += inFlight.pop(frame[begin : end if end >= 0 else len(frame)], 0)
                 continue
             if not frame.startswith(b'MESSAGE'):
                 raise RuntimeError(f'ceiling: unexpected frame {frame[:300]!r}')
             head, _, body = frame.partition(b'\n\n')
             head += b'\n'
             begin = head.index(b'\nack:') + 5
-            ackId = head[begin:head.index(b'\n', begin)]
+            ackId = head[begin : head.index(b'\n', begin)]
             begin = head.index(b'\nseq:') + 5
-            seq = head[begin:head.index(b'\n', begin)]
+            seq = head[begin : head.index(b'\n', begin)]
             if not openCount:
                 number += 1
                 txid = b'tx-%d' % number
                 open_.append(b'BEGIN\ntransaction:%s\n\n\x00' % txid)
-            open_.append(b'SEND\ndestination:%s\npersistent:true\nseq:%s\ntransaction:%s\ncontent-length:%d\n\n%s\x00'
-                         b'ACK\nid:%s\ntransaction:%s\n\n\x00' % (target_, seq, txid, len(body), body, ackId, txid))
+            open_.append(
+                b'SEND\ndestination:%s\npersistent:true\nseq:%s\ntransaction:%s\ncontent-length:%d\n\n%s\x00'
+                b'ACK\nid:%s\ntransaction:%s\n\n\x00' % (target_, seq, txid, len(body), body, ackId, txid)
+            )
             openCount += 1
             if openCount >= batch:
                 receipt = txid + b'-commit'
@@ -340,6 +352,7 @@ def worker(args) -> None:
 # Driver
 # ---------------------------------------------------------------------------------------------
 
+
 def measure(brokerName: str, settings: dict, pipeline: str, batch: int, args) -> dict:
     from tests.brokers.rawstomp import drain, preload
 
@@ -347,8 +360,22 @@ def measure(brokerName: str, settings: dict, pipeline: str, batch: int, args) ->
     queue = f'stompest.bench.pipeline.{pipeline}.{uuid.uuid4().hex[:10]}'
     source, target = f'/queue/{queue}.in', f'/queue/{queue}.out'
     preload(broker, source, args.count, args.size)
-    command = [sys.executable, os.path.abspath(__file__), '--worker', pipeline, '--uri', broker.uri,
-               '--source', source, '--target', target, '--count', str(args.count), '--batch', str(batch)]
+    command = [
+        sys.executable,
+        os.path.abspath(__file__),
+        '--worker',
+        pipeline,
+        '--uri',
+        broker.uri,
+        '--source',
+        source,
+        '--target',
+        target,
+        '--count',
+        str(args.count),
+        '--batch',
+        str(batch),
+    ]
     if broker.login is not None:
         command += ['--login', broker.login, '--passcode', broker.passcode or '']
     if args.profile and pipeline == 'transactions':
@@ -363,9 +390,16 @@ def measure(brokerName: str, settings: dict, pipeline: str, batch: int, args) ->
     tally = drain(broker, target, args.count, idle=1.0)
     if tally.missing or tally.duplicates:
         raise RuntimeError(f'{pipeline} on {brokerName}: {tally.missing} lost, {tally.duplicates} duplicated')
-    return {'broker': brokerName, 'pipeline': pipeline, 'batch': batch if pipeline in BATCHED else None,
-            'count': args.count, 'seconds': seconds, 'rate': args.count / seconds, 'cpu': reply['cpu'],
-            'brokerCpu': None if before is None or after is None else after - before}
+    return {
+        'broker': brokerName,
+        'pipeline': pipeline,
+        'batch': batch if pipeline in BATCHED else None,
+        'count': args.count,
+        'seconds': seconds,
+        'rate': args.count / seconds,
+        'cpu': reply['cpu'],
+        'brokerCpu': None if before is None or after is None else after - before,
+    }
 
 
 def main(argv=None) -> int:
@@ -390,8 +424,10 @@ def main(argv=None) -> int:
     settings = brokerSettings()
     pipelines = [p.strip() for p in args.pipelines.split(',') if p.strip()]
     batches = [int(b) for b in args.batches.split(',') if b.strip()]
-    print(f'# {time.strftime("%Y-%m-%d %H:%M")}  {machine()}  count={args.count} size={args.size} B '
-          f'rounds={args.rounds}', flush=True)
+    print(
+        f'# {time.strftime("%Y-%m-%d %H:%M")}  {machine()}  count={args.count} size={args.size} B rounds={args.rounds}',
+        flush=True,
+    )
     results: list[dict] = []
     best: dict[tuple[str, str, int | None], float] = {}
     for brokerName in [b.strip() for b in args.brokers.split(',') if b.strip()]:
@@ -410,25 +446,38 @@ def main(argv=None) -> int:
             cpu = min(r['cpu'] for r in rounds)
             brokerCosts = [r['brokerCpu'] for r in rounds if r['brokerCpu'] is not None]
             brokerText = f', broker CPU {min(brokerCosts) / args.count * 1e6:,.0f} us/msg' if brokerCosts else ''
-            print(f'{brokerName:9} {pipeline:13} {label:12} {rate:9,.0f} msg/s  (rounds: {each}; client CPU '
-                  f'{cpu / args.count * 1e6:,.0f} us/msg{brokerText})', flush=True)
+            print(
+                f'{brokerName:9} {pipeline:13} {label:12} {rate:9,.0f} msg/s  (rounds: {each}; client CPU '
+                f'{cpu / args.count * 1e6:,.0f} us/msg{brokerText})',
+                flush=True,
+            )
     if args.json:
         with open(args.json, 'w') as out:
-            json.dump({'machine': machine(), 'count': args.count, 'size': args.size, 'results': results}, out,
-                      indent=2)
+            json.dump({'machine': machine(), 'count': args.count, 'size': args.size, 'results': results}, out, indent=2)
     for brokerName in [b.strip() for b in args.brokers.split(',') if b.strip()]:
         a = best.get((brokerName, 'transactions', 100))
         b, c = best.get((brokerName, 'receipts', None)), best.get((brokerName, 'stomppy', None))
         d = best.get((brokerName, 'ceiling', 100))
         if a and b and c and d:
-            print(f'{brokerName:9} transactions/receipts {a / b:.2f}x, transactions/stomp.py {a / c:.2f}x, '
-                  f'transactions/ceiling {a / d:.2f}x (batch 100)')
-    if all(best.get(key) for key in [('activemq', 'transactions', 100), ('activemq', 'receipts', None),
-                                      ('activemq', 'stomppy', None), ('activemq', 'ceiling', 100)]):
+            print(
+                f'{brokerName:9} transactions/receipts {a / b:.2f}x, transactions/stomp.py {a / c:.2f}x, '
+                f'transactions/ceiling {a / d:.2f}x (batch 100)'
+            )
+    if all(
+        best.get(key)
+        for key in [
+            ('activemq', 'transactions', 100),
+            ('activemq', 'receipts', None),
+            ('activemq', 'stomppy', None),
+            ('activemq', 'ceiling', 100),
+        ]
+    ):
         a, b = best[('activemq', 'transactions', 100)], best[('activemq', 'receipts', None)]
         c, d = best[('activemq', 'stomppy', None)], best[('activemq', 'ceiling', 100)]
-        print(f'pipeline: transactions {a:,.0f} msg/s, receipts {b:,.0f} msg/s, stomp.py {c:,.0f} msg/s, '
-              f'ceiling {d:,.0f} msg/s (activemq, batch 100)')
+        print(
+            f'pipeline: transactions {a:,.0f} msg/s, receipts {b:,.0f} msg/s, stomp.py {c:,.0f} msg/s, '
+            f'ceiling {d:,.0f} msg/s (activemq, batch 100)'
+        )
     return 0
 
 

@@ -38,66 +38,70 @@ KEEP = os.environ.get('STOMPEST_BROKERS_KEEP', '') not in ('', '0')
 
 #: What every broker does the same way (STOMP 1.2 unless noted).
 _COMMON_QUIRKS = {
-    'frameTrailer': b'\x00\n',          # every frame ends with NUL + EOL; the EOL is not a heart-beat
-    'receiptBeforeMessages': True,      # SUBSCRIBE with a receipt: RECEIPT first, then MESSAGEs
+    'frameTrailer': b'\x00\n',  # every frame ends with NUL + EOL; the EOL is not a heart-beat
+    'receiptBeforeMessages': True,  # SUBSCRIBE with a receipt: RECEIPT first, then MESSAGEs
     'disconnectReceiptThenClose': True,  # DISCONNECT with receipt: RECEIPT, then the broker closes
-    'cumulativeClientAck10': True,      # 1.0 ack:client: ACK of the last message-id acks all before it
-    'dropsSilentClient': True,          # client heart-beat 1000,0 then silence: closed after ~3.0 s
-    'escapesColonInValues': True,       # a raw ':' in a value comes back as '\c' (1.2)
+    'cumulativeClientAck10': True,  # 1.0 ack:client: ACK of the last message-id acks all before it
+    'dropsSilentClient': True,  # client heart-beat 1000,0 then silence: closed after ~3.0 s
+    'escapesColonInValues': True,  # a raw ':' in a value comes back as '\c' (1.2)
 }
 
 QUIRKS: dict[str, Mapping[str, object]] = {
-    'activemq': MappingProxyType({
-        **_COMMON_QUIRKS,
-        'server': 'ActiveMQ/5.17',
-        'enforcesLogin': False,         # any login/passcode (or none) is accepted
-        'vhost': None,                  # the host header is not checked
-        'sendAddsContentLength': False,  # a SEND without content-length gives a MESSAGE without it
-        'nackRedelivers': False,        # NACK: not redelivered; non-persistent dropped, persistent -> DLQ
-        'nackPersistentToDlq': True,
-        'deadLetterQueue': '/queue/ActiveMQ.DLQ',
-        'closesOnError': True,          # unknown command, bad content-length, bad heart-beat: ERROR, then close
-        'closesOnUnknownCommand': True,
-        'errorBodyIsStackTrace': True,
-        'errorCarriesReceiptId': True,  # an ERROR answering a frame with 'receipt' has 'receipt-id'
-        'ackIdHasEscapedColons': True,  # ack:ID\cvm-...\c1 -- decode escapes before ACK/NACK
-        'sendHeadersLeakIntoMessage': False,
-        'heartBeatEvery': 'interval',   # server EOLs come every negotiated interval
-        'acceptsHeaderWithoutColon': True,
-        'acceptsInvalidEscape': True,
-        'escapes10Output': False,       # 1.0: escapes decoded on input, not re-encoded on output
-        'tempQueueDestination': True,   # /temp-queue/x works for SEND/SUBSCRIBE
-        'slashInQueueName': True,
-        'exchangeDestinations': False,  # /exchange/... is just a queue with that literal name
-        'emptyDestinationOnSendCloses': True,
-    }),
-    'rabbitmq': MappingProxyType({
-        **_COMMON_QUIRKS,
-        'server': 'RabbitMQ/3.10',
-        'enforcesLogin': True,          # guest/guest; a bad login: ERROR, socket closed 10 s later
-        'badLoginCloseDelay': 10.0,
-        'vhost': '/',                   # the host header names the virtual host
-        'sendAddsContentLength': True,
-        'nackRedelivers': True,         # NACK: immediate redelivery with redelivered:true, new ack id
-        'nackPersistentToDlq': False,
-        'deadLetterQueue': None,
-        'closesOnError': False,         # ERROR frames leave the connection open (except not_found)
-        'closesOnUnknownCommand': False,
-        'closesSilentlyOnMalformedFrame': True,  # no-colon header, bad escape, bad content-length
-        'errorBodyIsStackTrace': False,
-        'errorCarriesReceiptId': False,
-        'ackIdHasEscapedColons': False,
-        'sendHeadersLeakIntoMessage': True,  # the SEND's receipt and transaction headers reach the MESSAGE
-        'heartBeatEvery': 'half',       # server EOLs come every half interval
-        'acceptsHeaderWithoutColon': False,
-        'acceptsInvalidEscape': False,
-        'escapes10Output': True,        # 1.2 escaping even on 1.0 connections
-        'tempQueueDestination': False,  # /temp-queue/x: ERROR for SEND and SUBSCRIBE
-        'slashInQueueName': False,      # /queue/a/b: ERROR
-        'exchangeDestinations': True,
-        'unackedRequeuedOnDisconnect': True,
-        'emptyDestinationOnSendCloses': False,
-    }),
+    'activemq': MappingProxyType(
+        {
+            **_COMMON_QUIRKS,
+            'server': 'ActiveMQ/5.17',
+            'enforcesLogin': False,  # any login/passcode (or none) is accepted
+            'vhost': None,  # the host header is not checked
+            'sendAddsContentLength': False,  # a SEND without content-length gives a MESSAGE without it
+            'nackRedelivers': False,  # NACK: not redelivered; non-persistent dropped, persistent -> DLQ
+            'nackPersistentToDlq': True,
+            'deadLetterQueue': '/queue/ActiveMQ.DLQ',
+            'closesOnError': True,  # unknown command, bad content-length, bad heart-beat: ERROR, then close
+            'closesOnUnknownCommand': True,
+            'errorBodyIsStackTrace': True,
+            'errorCarriesReceiptId': True,  # an ERROR answering a frame with 'receipt' has 'receipt-id'
+            'ackIdHasEscapedColons': True,  # ack:ID\cvm-...\c1 -- decode escapes before ACK/NACK
+            'sendHeadersLeakIntoMessage': False,
+            'heartBeatEvery': 'interval',  # server EOLs come every negotiated interval
+            'acceptsHeaderWithoutColon': True,
+            'acceptsInvalidEscape': True,
+            'escapes10Output': False,  # 1.0: escapes decoded on input, not re-encoded on output
+            'tempQueueDestination': True,  # /temp-queue/x works for SEND/SUBSCRIBE
+            'slashInQueueName': True,
+            'exchangeDestinations': False,  # /exchange/... is just a queue with that literal name
+            'emptyDestinationOnSendCloses': True,
+        }
+    ),
+    'rabbitmq': MappingProxyType(
+        {
+            **_COMMON_QUIRKS,
+            'server': 'RabbitMQ/3.10',
+            'enforcesLogin': True,  # guest/guest; a bad login: ERROR, socket closed 10 s later
+            'badLoginCloseDelay': 10.0,
+            'vhost': '/',  # the host header names the virtual host
+            'sendAddsContentLength': True,
+            'nackRedelivers': True,  # NACK: immediate redelivery with redelivered:true, new ack id
+            'nackPersistentToDlq': False,
+            'deadLetterQueue': None,
+            'closesOnError': False,  # ERROR frames leave the connection open (except not_found)
+            'closesOnUnknownCommand': False,
+            'closesSilentlyOnMalformedFrame': True,  # no-colon header, bad escape, bad content-length
+            'errorBodyIsStackTrace': False,
+            'errorCarriesReceiptId': False,
+            'ackIdHasEscapedColons': False,
+            'sendHeadersLeakIntoMessage': True,  # the SEND's receipt and transaction headers reach the MESSAGE
+            'heartBeatEvery': 'half',  # server EOLs come every half interval
+            'acceptsHeaderWithoutColon': False,
+            'acceptsInvalidEscape': False,
+            'escapes10Output': True,  # 1.2 escaping even on 1.0 connections
+            'tempQueueDestination': False,  # /temp-queue/x: ERROR for SEND and SUBSCRIBE
+            'slashInQueueName': False,  # /queue/a/b: ERROR
+            'exchangeDestinations': True,
+            'unackedRequeuedOnDisconnect': True,
+            'emptyDestinationOnSendCloses': False,
+        }
+    ),
 }
 QUIRKS['activemq2'] = QUIRKS['activemq']
 
@@ -181,8 +185,15 @@ def brokerInfo(name: str) -> BrokerInfo:
     port, sslPort = _PORTS[name]
     login, passcode = _CREDENTIALS.get(name, (None, None))
     return BrokerInfo(
-        name=name, host='127.0.0.1', port=port, sslPort=sslPort, caFile=str(_CA_FILES[name]),
-        login=login, passcode=passcode, vhost=QUIRKS[name]['vhost'], quirks=QUIRKS[name],  # type: ignore[arg-type]
+        name=name,
+        host='127.0.0.1',
+        port=port,
+        sslPort=sslPort,
+        caFile=str(_CA_FILES[name]),
+        login=login,
+        passcode=passcode,
+        vhost=QUIRKS[name]['vhost'],
+        quirks=QUIRKS[name],  # type: ignore[arg-type]
     )
 
 
@@ -208,11 +219,14 @@ def runScript(*args: str, timeout: float = SCRIPT_TIMEOUT) -> str:
     try:
         done = subprocess.run(command, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
     except subprocess.TimeoutExpired as exc:
-        raise BrokerScriptError(f'{" ".join(command)} did not finish within {timeout:.0f} s\n'
-                                f'{_tail(exc.stdout)}\n{_tail(exc.stderr)}') from exc
+        raise BrokerScriptError(
+            f'{" ".join(command)} did not finish within {timeout:.0f} s\n{_tail(exc.stdout)}\n{_tail(exc.stderr)}'
+        ) from exc
     if done.returncode != 0:
-        raise BrokerScriptError(f'{" ".join(command)} exited with {done.returncode}\n'
-                                f'--- stdout ---\n{_tail(done.stdout)}\n--- stderr ---\n{_tail(done.stderr)}')
+        raise BrokerScriptError(
+            f'{" ".join(command)} exited with {done.returncode}\n'
+            f'--- stdout ---\n{_tail(done.stdout)}\n--- stderr ---\n{_tail(done.stderr)}'
+        )
     return done.stdout
 
 
@@ -344,8 +358,24 @@ def throwawayCa(tmp_path_factory) -> str:
     """The PEM of a CA that signed nothing the brokers present (for refusal tests)."""
     folder = tmp_path_factory.mktemp('throwaway-ca')
     subprocess.run(
-        ['openssl', 'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=stompest throwaway CA',
-         '-keyout', str(folder / 'ca.key'), '-out', str(folder / 'ca.pem')],
-        check=True, capture_output=True, timeout=60,
+        [
+            'openssl',
+            'req',
+            '-x509',
+            '-newkey',
+            'rsa:2048',
+            '-nodes',
+            '-days',
+            '1',
+            '-subj',
+            '/CN=stompest throwaway CA',
+            '-keyout',
+            str(folder / 'ca.key'),
+            '-out',
+            str(folder / 'ca.pem'),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=60,
     )
     return str(folder / 'ca.pem')

@@ -16,8 +16,15 @@ from stompest.protocol.parser import StompParser
 class RawStomp:
     """One STOMP 1.2 connection over a plain blocking socket."""
 
-    def __init__(self, host: str, port: int, login: str | None = None, passcode: str | None = None,
-                 vhost: str | None = None, timeout: float = 30.0) -> None:
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        login: str | None = None,
+        passcode: str | None = None,
+        vhost: str | None = None,
+        timeout: float = 30.0,
+    ) -> None:
         self.sock = socket.create_connection((host, port), timeout=timeout)
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.parser = StompParser('1.2')
@@ -132,9 +139,21 @@ def drain(broker, destination: str, expected: int, idle: float = 2.0, timeout: f
     counts: Counter[int] = Counter()
     raw = RawStomp.to(broker)
     try:
-        raw.send(bytes(StompFrame('SUBSCRIBE', {
-            'destination': destination, 'id': 'drain', 'ack': 'client-individual',
-            'activemq.prefetchSize': '1000', 'prefetch-count': '1000'}, version='1.2')))
+        raw.send(
+            bytes(
+                StompFrame(
+                    'SUBSCRIBE',
+                    {
+                        'destination': destination,
+                        'id': 'drain',
+                        'ack': 'client-individual',
+                        'activemq.prefetchSize': '1000',
+                        'prefetch-count': '1000',
+                    },
+                    version='1.2',
+                )
+            )
+        )
         acks: list[bytes] = []
         while time.monotonic() - started < timeout:
             frame = raw.next(idle)

@@ -28,8 +28,12 @@ def environmentFor(broker, **overrides: str) -> dict[str, str]:
 
 def stompest(env: dict[str, str], *argv: str, stdin: bytes = b'') -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, '-m', 'stompest', *argv], input=stdin, env=env, cwd=ROOT,
-        capture_output=True, timeout=TIMEOUT,
+        [sys.executable, '-m', 'stompest', *argv],
+        input=stdin,
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        timeout=TIMEOUT,
     )
 
 
@@ -49,7 +53,10 @@ def test_sendThenListenAsJson(broker, destination, tmp_path):
     assert listened.returncode == 0, listened.stderr.decode()
     records = [json.loads(line) for line in listened.stdout.decode().splitlines()]
     assert [(record['body'], record['bodyEncoding']) for record in records] == [
-        ('grüße', 'utf-8'), ('line one', 'utf-8'), ('line two', 'utf-8'), ('/wD+', 'base64'),
+        ('grüße', 'utf-8'),
+        ('line one', 'utf-8'),
+        ('line two', 'utf-8'),
+        ('/wD+', 'base64'),
     ]
     assert records[0]['headers']['origin'] == 'cli-test'
     assert records[0]['headers']['persistent'] == 'true'
@@ -82,8 +89,14 @@ def test_demoLosesNothingAndEveryMessageArrivesPersistent(broker):
     assert demo.returncode == 0, demo.stderr.decode()
     rows = dict(line.rsplit(None, 1) for line in demo.stdout.decode().splitlines())
     assert rows == {
-        'mode': 'transactions', 'inputs per transaction': '100', 'sent': '300', 'inputs committed': '300',
-        'received': '296', 'sent to the error destination': '4', 'lost': '0', 'messages/s': rows['messages/s'],
+        'mode': 'transactions',
+        'inputs per transaction': '100',
+        'sent': '300',
+        'inputs committed': '300',
+        'received': '296',
+        'sent to the error destination': '4',
+        'lost': '0',
+        'messages/s': rows['messages/s'],
     }
     assert float(rows['messages/s'].replace(',', '')) > 0
     progress = demo.stderr.decode().split('\n')[-2]  # the bar's final state, drawn in place
@@ -146,14 +159,21 @@ def test_refusedVirtualHostOnRabbitMQHintsAtHostSlash(rabbitmq, destination):
     stderr = sent.stderr.decode()
     assert stderr.count('\n') == 1
     assert "refused the connection: Bad CONNECT: Virtual host '127.0.0.1' access denied" in stderr
-    assert stderr.endswith('hint: RabbitMQ reads the CONNECT host header as its virtual host: '
-                           'pass --host / (or STOMP_HOST=/)\n')
+    assert stderr.endswith(
+        'hint: RabbitMQ reads the CONNECT host header as its virtual host: pass --host / (or STOMP_HOST=/)\n'
+    )
 
 
 def started(env: dict[str, str], *argv: str) -> subprocess.Popen:
     """``python -m stompest ARGV`` running, once its first line is on stderr (it has connected)."""
-    process = subprocess.Popen([sys.executable, '-m', 'stompest', *argv], env=env, cwd=ROOT,
-                               stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    process = subprocess.Popen(
+        [sys.executable, '-m', 'stompest', *argv],
+        env=env,
+        cwd=ROOT,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     assert process.stderr is not None
     first = process.stderr.readline()
     assert first.startswith(b'stompest: '), first

@@ -15,7 +15,12 @@ EXAMPLES = os.path.join(ROOT, 'examples')
 def run(script, env, *args, timeout=60):
     done = subprocess.run(
         [sys.executable, os.path.join(EXAMPLES, script), *map(str, args)],
-        env=env, cwd=ROOT, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL,
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        stdin=subprocess.DEVNULL,
     )
     assert done.returncode == 0, f'{script} exited with {done.returncode}\n{done.stdout}\n{done.stderr}'
     return done.stderr  # the examples log to stderr
@@ -34,8 +39,9 @@ def test_producerThenConsumer(activemq, destination):
     env = environment(activemq, destination)
     assert 'Sent 5 messages to ' + destination in run('sync_producer.py', env, 5)
     output = run('sync_consumer.py', env, 5)
-    assert [line.split('Received ', 1)[1] for line in output.splitlines() if 'Received message' in line] == \
-        [f'message {seq}' for seq in range(5)]
+    assert [line.split('Received ', 1)[1] for line in output.splitlines() if 'Received message' in line] == [
+        f'message {seq}' for seq in range(5)
+    ]
     assert 'Consumed 5 messages' in output
     # everything was acknowledged: a second consumer finds the queue empty and stops when idle
     env['STOMPEST_DEMO_IDLE'] = '1'

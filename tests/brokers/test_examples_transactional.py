@@ -22,14 +22,16 @@ pytestmark = pytest.mark.broker
 def test_transactionalTransformerExampleDeliversEveryMessageOnce(broker, tmp_path):
     run = uuid.uuid4().hex[:12]
     env = exampleEnvironment(broker, os.environ)
-    env.update({
-        'PYTHONPATH': ROOT + os.pathsep + env.get('PYTHONPATH', ''),
-        'STOMPEST_DEMO_IN': f'/queue/stompest.test.tx.in.{run}',
-        'STOMPEST_DEMO_OUT': f'/queue/stompest.test.tx.out.{run}',
-        'STOMPEST_DEMO_ERROR': f'/queue/stompest.test.tx.error.{run}',
-        'STOMPEST_DEMO_POISON_EVERY': str(POISON_EVERY),
-        'STOMPEST_DEMO_IDLE': '30',
-    })
+    env.update(
+        {
+            'PYTHONPATH': ROOT + os.pathsep + env.get('PYTHONPATH', ''),
+            'STOMPEST_DEMO_IN': f'/queue/stompest.test.tx.in.{run}',
+            'STOMPEST_DEMO_OUT': f'/queue/stompest.test.tx.out.{run}',
+            'STOMPEST_DEMO_ERROR': f'/queue/stompest.test.tx.error.{run}',
+            'STOMPEST_DEMO_POISON_EVERY': str(POISON_EVERY),
+            'STOMPEST_DEMO_IDLE': '30',
+        }
+    )
     poison = list(range(POISON_EVERY, COUNT + 1, POISON_EVERY))
     good = sorted(set(range(1, COUNT + 1)) - set(poison))
 
@@ -52,8 +54,12 @@ def test_transactionalTransformerExampleDeliversEveryMessageOnce(broker, tmp_pat
     assert f'stopped: {COUNT} messages committed' in err, err[-3000:]
     assert recorded(str(tmp_path / 'out.txt')) == good
 
-    errorEnv = dict(env, STOMPEST_DEMO_OUT=env['STOMPEST_DEMO_ERROR'], STOMPEST_DEMO_RECORD=str(tmp_path / 'error.txt'),
-                    STOMPEST_DEMO_IDLE='10')
+    errorEnv = dict(
+        env,
+        STOMPEST_DEMO_OUT=env['STOMPEST_DEMO_ERROR'],
+        STOMPEST_DEMO_RECORD=str(tmp_path / 'error.txt'),
+        STOMPEST_DEMO_IDLE='10',
+    )
     code, out, err = finish(start('twisted_consumer.py', errorEnv, str(len(poison))), 30)
     assert code == 0, err[-3000:]
     assert recorded(str(tmp_path / 'error.txt')) == poison

@@ -30,7 +30,11 @@ DEADLINE = 90  # seconds for the whole pipeline; it takes a few seconds when thi
 def start(script: str, env: dict[str, str], *args: str) -> subprocess.Popen:
     return subprocess.Popen(
         [sys.executable, os.path.join(EXAMPLES, script), *args],
-        env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
 
 
@@ -52,14 +56,16 @@ def recorded(path: str) -> list[int]:
 def test_examplesPipelineDeliversEveryMessageExactlyOnce(broker, tmp_path):
     run = uuid.uuid4().hex[:12]
     env = exampleEnvironment(broker, os.environ)
-    env.update({
-        'PYTHONPATH': ROOT + os.pathsep + env.get('PYTHONPATH', ''),
-        'STOMPEST_DEMO_IN': f'/queue/stompest.test.demo.in.{run}',
-        'STOMPEST_DEMO_OUT': f'/queue/stompest.test.demo.out.{run}',
-        'STOMPEST_DEMO_ERROR': f'/queue/stompest.test.demo.error.{run}',
-        'STOMPEST_DEMO_POISON_EVERY': str(POISON_EVERY),
-        'STOMPEST_DEMO_IDLE': '30',
-    })
+    env.update(
+        {
+            'PYTHONPATH': ROOT + os.pathsep + env.get('PYTHONPATH', ''),
+            'STOMPEST_DEMO_IN': f'/queue/stompest.test.demo.in.{run}',
+            'STOMPEST_DEMO_OUT': f'/queue/stompest.test.demo.out.{run}',
+            'STOMPEST_DEMO_ERROR': f'/queue/stompest.test.demo.error.{run}',
+            'STOMPEST_DEMO_POISON_EVERY': str(POISON_EVERY),
+            'STOMPEST_DEMO_IDLE': '30',
+        }
+    )
     poison = list(range(POISON_EVERY, COUNT + 1, POISON_EVERY))
     good = sorted(set(range(1, COUNT + 1)) - set(poison))
 
@@ -82,8 +88,12 @@ def test_examplesPipelineDeliversEveryMessageExactlyOnce(broker, tmp_path):
     assert 'stopped' in err, err[-3000:]
     assert recorded(str(tmp_path / 'out.txt')) == good
 
-    errorEnv = dict(env, STOMPEST_DEMO_OUT=env['STOMPEST_DEMO_ERROR'], STOMPEST_DEMO_RECORD=str(tmp_path / 'error.txt'),
-                    STOMPEST_DEMO_IDLE='10')
+    errorEnv = dict(
+        env,
+        STOMPEST_DEMO_OUT=env['STOMPEST_DEMO_ERROR'],
+        STOMPEST_DEMO_RECORD=str(tmp_path / 'error.txt'),
+        STOMPEST_DEMO_IDLE='10',
+    )
     code, out, err = finish(start('twisted_consumer.py', errorEnv, str(len(poison))), 30)
     assert code == 0, err[-3000:]
     assert recorded(str(tmp_path / 'error.txt')) == poison

@@ -43,7 +43,7 @@ class RawStomp:
                 if 'content-length' in headers:
                     length = int(headers['content-length'])
                     if len(rest) > length:
-                        self.buffer = rest[length + 1:]
+                        self.buffer = rest[length + 1 :]
                         return lines[0], headers, rest[:length]
                 elif b'\x00' in rest:
                     body, _, self.buffer = rest.partition(b'\x00')
@@ -146,7 +146,8 @@ def test_destinationIsFreshQueue(destination):
 
 def test_failoverUriListsBothActivemqInstances(activemq, activemq2):
     assert activemq.failoverUri(activemq2, randomize=False, maxReconnectAttempts=3) == (
-        f'failover:(tcp://127.0.0.1:{activemq.port},tcp://127.0.0.1:{activemq2.port})?randomize=false&maxReconnectAttempts=3')
+        f'failover:(tcp://127.0.0.1:{activemq.port},tcp://127.0.0.1:{activemq2.port})?randomize=false&maxReconnectAttempts=3'
+    )
 
 
 def test_frozenBrokerStopsAnsweringUntilThawed(activemq2, brokerControl: BrokerControl):

@@ -78,8 +78,13 @@ def test_failoverToSecondBrokerReplaysSubscriptions(activemq, activemq2, brokerC
 
 
 def tlsConfig(broker, caFile):
-    return StompConfig(broker.sslUri, login=broker.login, passcode=broker.passcode, version='1.2',
-                       sslContext=ssl.create_default_context(cafile=caFile))
+    return StompConfig(
+        broker.sslUri,
+        login=broker.login,
+        passcode=broker.passcode,
+        version='1.2',
+        sslContext=ssl.create_default_context(cafile=caFile),
+    )
 
 
 def test_tlsWithTheBrokersCa(broker):

@@ -93,7 +93,12 @@ def test_seedReadmeProducerAndConsumerRunOnActiveMQ(activemq, destination, tmp_p
     env = environment()
     done = subprocess.run(
         [sys.executable, str(tmp_path / 'producer.py'), activemq.uri, destination],
-        env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL,
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
     )
     assert done.returncode == 0, done.stderr
 
@@ -101,7 +106,11 @@ def test_seedReadmeProducerAndConsumerRunOnActiveMQ(activemq, destination, tmp_p
     with errors.open('wb') as stderr:
         consumer = subprocess.Popen(
             [sys.executable, str(tmp_path / 'consumer.py'), activemq.uri, destination],
-            env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=stderr, stdin=subprocess.DEVNULL,
+            env=env,
+            cwd=tmp_path,
+            stdout=subprocess.PIPE,
+            stderr=stderr,
+            stdin=subprocess.DEVNULL,
         )
     lines = LineReader(consumer.stdout, errors)
     try:

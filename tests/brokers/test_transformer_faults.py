@@ -66,8 +66,10 @@ def test_transformerThroughBrokerKills(name, exactlyOnce, request, brokerControl
         return Output(target, frame.body, {'seq': frame.headers['seq']})
 
     transformer = TransactionalTransformer(handler, batch=BATCH, linger=20, errorDestination=errors)
-    uri = (f'failover:(tcp://{broker.host}:{broker.port})?randomize=false,initialReconnectDelay=250,'
-           'maxReconnectDelay=1000,useExponentialBackOff=false,maxReconnectAttempts=240')
+    uri = (
+        f'failover:(tcp://{broker.host}:{broker.port})?randomize=false,initialReconnectDelay=250,'
+        'maxReconnectDelay=1000,useExponentialBackOff=false,maxReconnectAttempts=240'
+    )
     config = StompConfig(uri, login=broker.login, passcode=broker.passcode, version=StompSpec.VERSION_1_2)
     client = Stomp(config, reactor=reactor, autoReconnect=True, receiptTimeout=30)
     started = time.monotonic()
@@ -93,19 +95,30 @@ def test_transformerThroughBrokerKills(name, exactlyOnce, request, brokerControl
     left = drain(broker, source, 0, idle=1.0)
     failed = drain(broker, errors, 0, idle=0.5)
     for key, value in {
-        'broker': name, 'messages': COUNT, 'kills': KILLS, 'batch': BATCH, 'lost': out.missing,
-        'duplicates': out.duplicates, 'distinct': out.distinct, 'received': out.received,
-        'seconds': round(seconds, 1), 'preloadSeconds': round(loaded, 1), 'handlerCalls': len(handled),
-        'committed': transformer.committed, 'leftOnIn': left.received, 'errors': failed.received,
+        'broker': name,
+        'messages': COUNT,
+        'kills': KILLS,
+        'batch': BATCH,
+        'lost': out.missing,
+        'duplicates': out.duplicates,
+        'distinct': out.distinct,
+        'received': out.received,
+        'seconds': round(seconds, 1),
+        'preloadSeconds': round(loaded, 1),
+        'handlerCalls': len(handled),
+        'committed': transformer.committed,
+        'leftOnIn': left.received,
+        'errors': failed.received,
     }.items():
         record_property(key, value)
-    print(f'\n{name}: lost {out.missing}, duplicates {out.duplicates}, distinct {out.distinct} of {COUNT}, '
-          f'{len(handled)} handler calls, {seconds:.1f} s through {KILLS} kills')
+    print(
+        f'\n{name}: lost {out.missing}, duplicates {out.duplicates}, distinct {out.distinct} of {COUNT}, '
+        f'{len(handled)} handler calls, {seconds:.1f} s through {KILLS} kills'
+    )
     assert left.received == 0 and failed.received == 0
     assert out.missing == 0
     if exactlyOnce:
         assert out.duplicates == 0
-
 
 
 def _transaction(raw, name, target, count):
@@ -117,8 +130,12 @@ def _transaction(raw, name, target, count):
         if frame.command != 'MESSAGE':
             continue
         ackId = frame.headers['ack'].replace(':', '\\c')
-        parts.append(f'SEND\ndestination:{target}\npersistent:true\nseq:{frame.headers["seq"]}\ntransaction:{name}\n'
-                     f'content-length:{len(frame.body)}\n\n'.encode() + frame.body + b'\x00')
+        parts.append(
+            f'SEND\ndestination:{target}\npersistent:true\nseq:{frame.headers["seq"]}\ntransaction:{name}\n'
+            f'content-length:{len(frame.body)}\n\n'.encode()
+            + frame.body
+            + b'\x00'
+        )
         parts.append(f'ACK\nid:{ackId}\ntransaction:{name}\n\n\x00'.encode())
     return b''.join(parts)
 
@@ -153,8 +170,10 @@ def test_crashWhileALargeTransactionCommits(name, atomic, size, when, request, b
     source, target = (f'/queue/stompest.crash.{queue}.{part}' for part in ('in', 'out'))
     preload(broker, source, 2 * size)
     raw = RawStomp.to(broker)
-    raw.send(f'SUBSCRIBE\nid:0\ndestination:{source}\nack:client-individual\nactivemq.prefetchSize:{size}\n'
-             f'prefetch-count:{size}\n\n\x00'.encode())
+    raw.send(
+        f'SUBSCRIBE\nid:0\ndestination:{source}\nack:client-individual\nactivemq.prefetchSize:{size}\n'
+        f'prefetch-count:{size}\n\n\x00'.encode()
+    )
     raw.send(_transaction(raw, 'first', target, size))
     started = time.monotonic()
     raw.send(b'COMMIT\ntransaction:first\nreceipt:first\n\n\x00')
@@ -182,14 +201,22 @@ def test_crashWhileALargeTransactionCommits(name, atomic, size, when, request, b
     back = drain(broker, source, 2 * size, idle=1.5)
     lost = 2 * size - len(out.seqs | back.seqs)
     secondOutputs = out.received - size
-    for key, value in {'broker': name, 'inputs': size, 'killAfterSeconds': round(commitSeconds * when, 3),
-                       'commitSeconds': round(commitSeconds, 3),
-                       'secondOutputsAfterCrash': secondOutputs, 'secondInputsBackAfterCrash': back.received,
-                       'secondReceipt': receipt, 'lost': lost}.items():
+    for key, value in {
+        'broker': name,
+        'inputs': size,
+        'killAfterSeconds': round(commitSeconds * when, 3),
+        'commitSeconds': round(commitSeconds, 3),
+        'secondOutputsAfterCrash': secondOutputs,
+        'secondInputsBackAfterCrash': back.received,
+        'secondReceipt': receipt,
+        'lost': lost,
+    }.items():
         record_property(key, value)
-    print(f'\n{name}: COMMIT of {size} takes {commitSeconds:.3f} s; killed {commitSeconds * when:.3f} s into the next: '
-          f'{secondOutputs} of its outputs on OUT, {back.received} of its inputs back on IN, '
-          f'receipt {"received" if receipt else "not received"}')
+    print(
+        f'\n{name}: COMMIT of {size} takes {commitSeconds:.3f} s; killed {commitSeconds * when:.3f} s into the next: '
+        f'{secondOutputs} of its outputs on OUT, {back.received} of its inputs back on IN, '
+        f'receipt {"received" if receipt else "not received"}'
+    )
     assert out.duplicates == 0 and back.duplicates == 0
     assert lost == 0
     if atomic:

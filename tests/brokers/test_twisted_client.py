@@ -26,6 +26,7 @@ INDIVIDUAL = {StompSpec.ACK_HEADER: StompSpec.ACK_CLIENT_INDIVIDUAL}
 
 # -- helpers ---------------------------------------------------------------------------------------
 
+
 def configFor(broker, version=StompSpec.VERSION_1_2, **overrides) -> StompConfig:
     """A StompConfig for ``broker`` (the fixture's) with another version or options."""
     values = {'uri': broker.uri, 'login': broker.login, 'passcode': broker.passcode, 'version': version}
@@ -127,6 +128,7 @@ def nextBodyIs(broker, destination, marker):
 
 # -- connecting ------------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize('version', StompSpec.VERSIONS)
 @pytest_twisted.inlineCallbacks
 def test_connectsWithEachVersion(broker, version):
@@ -162,6 +164,7 @@ def test_sendSubscribeAndReceiptsRoundTrip(broker, destination, version):
 
 
 # -- failing handlers ------------------------------------------------------------------------------
+
 
 @pytest_twisted.inlineCallbacks
 def test_failedMessageGoesToErrorDestinationWithTheFailureRecorded(broker, destination):
@@ -238,6 +241,7 @@ def test_disconnectTimeoutUnderLoadLosesNothing(broker, destination):
 
 # -- heart-beats and errors ------------------------------------------------------------------------
 
+
 @pytest_twisted.inlineCallbacks
 def test_heartBeatsKeepAnIdleConnectionAlive(broker, destination):
     client = yield connected(broker, heartBeats=(500, 500))
@@ -256,10 +260,16 @@ def test_heartBeatsKeepAnIdleConnectionAlive(broker, destination):
 def test_errorFrameFailsDisconnectedWithTheFrame(broker, destination):
     client = yield connected(broker)
     # ACK for a message the broker never sent: both brokers answer with an ERROR frame
-    bogus = StompFrame(StompSpec.MESSAGE, {
-        StompSpec.ACK_HEADER: 'no-such-ack', StompSpec.MESSAGE_ID_HEADER: 'no-such-id',
-        StompSpec.SUBSCRIPTION_HEADER: 'no-such-sub', StompSpec.DESTINATION_HEADER: destination,
-    }, version=StompSpec.VERSION_1_2)
+    bogus = StompFrame(
+        StompSpec.MESSAGE,
+        {
+            StompSpec.ACK_HEADER: 'no-such-ack',
+            StompSpec.MESSAGE_ID_HEADER: 'no-such-id',
+            StompSpec.SUBSCRIPTION_HEADER: 'no-such-sub',
+            StompSpec.DESTINATION_HEADER: destination,
+        },
+        version=StompSpec.VERSION_1_2,
+    )
     acking = client.ack(bogus, receipt='bogus-ack')
     with pytest.raises(StompProtocolError) as caught:
         yield client.disconnected.addTimeout(WAIT, reactor)
@@ -270,6 +280,7 @@ def test_errorFrameFailsDisconnectedWithTheFrame(broker, destination):
 
 
 # -- maxInFlight -----------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize('prefetch', [50, 100], ids=['prefetch=maxInFlight', 'prefetch=2xmaxInFlight'])
 @pytest_twisted.inlineCallbacks
@@ -297,9 +308,13 @@ def test_maxInFlightTransformerWaitingForReceiptsDoesNotDeadlock(broker, destina
         return sending
 
     listener = SubscriptionListener(transform, ack=True, maxInFlight=maxInFlight)
-    headers = dict(INDIVIDUAL, **{
-        StompSpec.ACTIVEMQ_PREFETCH_SIZE_HEADER: prefetch, StompSpec.RABBITMQ_PREFETCH_COUNT_HEADER: prefetch,
-    })
+    headers = dict(
+        INDIVIDUAL,
+        **{
+            StompSpec.ACTIVEMQ_PREFETCH_SIZE_HEADER: prefetch,
+            StompSpec.RABBITMQ_PREFETCH_COUNT_HEADER: prefetch,
+        },
+    )
     client.subscribe(destination, headers, listener=listener)
     yield done.addTimeout(30, reactor)
     assert sorted(handled) == list(range(count))

@@ -30,8 +30,9 @@ pytestmark = pytest.mark.broker
 COUNT = 2000
 WAIT = 30.0
 PERSISTENT = {StompSpec.PERSISTENT_HEADER: 'true'}
-FAILOVER = ('failover:(tcp://127.0.0.1:{},tcp://127.0.0.1:{})'
-            '?randomize=false,initialReconnectDelay=100,maxReconnectAttempts=-1')
+FAILOVER = (
+    'failover:(tcp://127.0.0.1:{},tcp://127.0.0.1:{})?randomize=false,initialReconnectDelay=100,maxReconnectAttempts=-1'
+)
 
 
 class ReconnectWatcher(Listener):
@@ -107,8 +108,12 @@ def test_transformerSurvivesKilledBrokersWithoutLoss(activemq, activemq2, broker
     source, target = destination + '.in', destination + '.out'
     producer = yield plainClient(activemq)
     for seq in range(COUNT):
-        sent = producer.send(source, f'message {seq}'.encode(), dict(PERSISTENT, seq=seq),
-                             receipt='produced' if seq == COUNT - 1 else None)
+        sent = producer.send(
+            source,
+            f'message {seq}'.encode(),
+            dict(PERSISTENT, seq=seq),
+            receipt='produced' if seq == COUNT - 1 else None,
+        )
     yield sent
     yield producer.disconnect(receipt='bye', timeout=WAIT)
 
@@ -125,13 +130,20 @@ def test_transformerSurvivesKilledBrokersWithoutLoss(activemq, activemq2, broker
         transformed.add(int(seq))
 
     config = StompConfig(FAILOVER.format(activemq.port, activemq2.port), version=StompSpec.VERSION_1_2)
-    client = Stomp(config, listenersFactory=lambda: defaultListeners() + [watcher], reactor=reactor,
-                   receiptTimeout=WAIT, autoReconnect=True)
+    client = Stomp(
+        config,
+        listenersFactory=lambda: defaultListeners() + [watcher],
+        reactor=reactor,
+        receiptTimeout=WAIT,
+        autoReconnect=True,
+    )
     yield client.connect(connectedTimeout=WAIT)
     assert client.broker['port'] == activemq.port
-    client.subscribe(source, {StompSpec.ACK_HEADER: StompSpec.ACK_CLIENT_INDIVIDUAL,
-                              StompSpec.ACTIVEMQ_PREFETCH_SIZE_HEADER: 50},
-                     listener=SubscriptionListener(transform, ack=True))
+    client.subscribe(
+        source,
+        {StompSpec.ACK_HEADER: StompSpec.ACK_CLIENT_INDIVIDUAL, StompSpec.ACTIVEMQ_PREFETCH_SIZE_HEADER: 50},
+        listener=SubscriptionListener(transform, ack=True),
+    )
     try:
         yield transformed.reach(COUNT // 3)
         reconnected = watcher.next()
@@ -161,5 +173,7 @@ def test_transformerSurvivesKilledBrokersWithoutLoss(activemq, activemq2, broker
     redelivered = len(out.seqs) - COUNT
     record_property('redelivered', redelivered)
     record_property('reconnects', len(watcher.brokers))
-    print(f'\nfailover: {COUNT} messages through 2 broker kills, {redelivered} duplicates '
-          f'(killed after {progressAtKill} transformed)')
+    print(
+        f'\nfailover: {COUNT} messages through 2 broker kills, {redelivered} duplicates '
+        f'(killed after {progressAtKill} transformed)'
+    )

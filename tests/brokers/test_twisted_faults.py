@@ -44,22 +44,29 @@ DURABLE_QUEUE_HEADERS = {'activemq': {}, 'activemq2': {}, 'rabbitmq': {'x-queue-
 
 def _environment(broker, run: str) -> dict[str, str]:
     env = exampleEnvironment(broker, os.environ)
-    env.update({
-        'PYTHONPATH': str(ROOT) + os.pathsep + env.get('PYTHONPATH', ''),
-        # reconnect quickly and forever; a second per attempt at most
-        'STOMP_URI': broker.failoverUri(initialReconnectDelay=100, maxReconnectDelay=1000, maxReconnectAttempts=-1),
-        'STOMPEST_DEMO_IN': f'/queue/stompest.test.faults.in.{run}',
-        'STOMPEST_DEMO_OUT': f'/queue/stompest.test.faults.out.{run}',
-        'STOMPEST_DEMO_ERROR': f'/queue/stompest.test.faults.error.{run}',
-        'STOMPEST_DEMO_HEADERS': ','.join(f'{k}:{v}' for k, v in DURABLE_QUEUE_HEADERS[broker.name].items()),
-    })
+    env.update(
+        {
+            'PYTHONPATH': str(ROOT) + os.pathsep + env.get('PYTHONPATH', ''),
+            # reconnect quickly and forever; a second per attempt at most
+            'STOMP_URI': broker.failoverUri(initialReconnectDelay=100, maxReconnectDelay=1000, maxReconnectAttempts=-1),
+            'STOMPEST_DEMO_IN': f'/queue/stompest.test.faults.in.{run}',
+            'STOMPEST_DEMO_OUT': f'/queue/stompest.test.faults.out.{run}',
+            'STOMPEST_DEMO_ERROR': f'/queue/stompest.test.faults.error.{run}',
+            'STOMPEST_DEMO_HEADERS': ','.join(f'{k}:{v}' for k, v in DURABLE_QUEUE_HEADERS[broker.name].items()),
+        }
+    )
     return env
 
 
 def _produce(env: dict[str, str], count: int) -> None:
     done = subprocess.run(
         [sys.executable, str(EXAMPLES / 'twisted_producer.py'), str(count)],
-        env=env, cwd=ROOT, capture_output=True, text=True, timeout=180, stdin=subprocess.DEVNULL,
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        stdin=subprocess.DEVNULL,
     )
     assert done.returncode == 0, done.stderr[-3000:]
 
@@ -72,7 +79,11 @@ class Transformer:
         self._file = open(log, 'w')  # noqa: SIM115 (closed in stop())
         self.process = subprocess.Popen(
             [sys.executable, str(EXAMPLES / 'twisted_transformer.py')],
-            env=env, cwd=ROOT, stdout=self._file, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            env=env,
+            cwd=ROOT,
+            stdout=self._file,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
         )
 
     def text(self) -> str:
@@ -176,9 +187,15 @@ def test_transformerSurvivesKillsAndAFreezeWithNothingLost(broker, brokerControl
     duplicates = sum(seen.values()) - len(seen)
     faults = KILLS + 1
     for name, value in (
-        ('broker', broker.name), ('messages', FAULT_COUNT), ('faults', faults), ('lost', len(lost)),
-        ('duplicates', duplicates), ('downtime_s', downtimes), ('reconnect_after_broker_ready_s', reconnects),
-        ('left_on_input', sum(leftover.values())), ('on_error_destination', sum(errors.values())),
+        ('broker', broker.name),
+        ('messages', FAULT_COUNT),
+        ('faults', faults),
+        ('lost', len(lost)),
+        ('duplicates', duplicates),
+        ('downtime_s', downtimes),
+        ('reconnect_after_broker_ready_s', reconnects),
+        ('left_on_input', sum(leftover.values())),
+        ('on_error_destination', sum(errors.values())),
         ('total_s', round(time.monotonic() - started, 1)),
     ):
         record_property(name, value)

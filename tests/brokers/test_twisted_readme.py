@@ -34,7 +34,9 @@ from stompest.protocol import StompConfig
 URI, IN_QUEUE, OUT_QUEUE, ERROR_QUEUE = sys.argv[1:5]
 '''
 
-PRODUCER = _COMMON + '''
+PRODUCER = (
+    _COMMON
+    + '''
 class Producer(object):
     QUEUE = IN_QUEUE
 
@@ -61,8 +63,11 @@ if __name__ == '__main__':
     Producer().run().addBoth(stop)
     reactor.run()
 '''
+)
 
-_SUBSCRIBER = _COMMON + '''
+_SUBSCRIBER = (
+    _COMMON
+    + '''
 class {name}(object):
     def __init__(self, config=None):
         self.config = config or StompConfig(URI)
@@ -95,6 +100,7 @@ if __name__ == '__main__':
     {name}().run().addErrback(lambda failure: (print(failure), reactor.stop()))
     reactor.run()
 '''
+)
 
 TRANSFORMER = _SUBSCRIBER.format(
     name='IncrementTransformer',

@@ -39,7 +39,9 @@ def test_roundTripOverTlsTrustingTheBrokersCa(broker, destination):
     yield connected
     collector = Collector()
     yield client.subscribe(
-        destination, {StompSpec.ACK_HEADER: StompSpec.ACK_CLIENT_INDIVIDUAL}, receipt='subscribed',
+        destination,
+        {StompSpec.ACK_HEADER: StompSpec.ACK_CLIENT_INDIVIDUAL},
+        receipt='subscribed',
         listener=SubscriptionListener(collector),
     )
     yield client.send(destination, b'over TLS \x00 with a NUL', receipt='sent')

@@ -30,15 +30,17 @@ class FakeBroker:
     :param deliverAt: deliver a queue's messages only once it holds this many.
     """
 
-    def __init__(self, *, refuse: bytes | None = None, onFrame: Callable[[StompFrame], None] | None = None,
-                 deliverAt: int = 1) -> None:
+    def __init__(
+        self, *, refuse: bytes | None = None, onFrame: Callable[[StompFrame], None] | None = None, deliverAt: int = 1
+    ) -> None:
         self.refuse = refuse
         self.onFrame = onFrame
         self.deliverAt = deliverAt
         self.frames: list[StompFrame] = []
         self.received = b''
         self.queues: dict[str, collections.deque[tuple[dict[str, str], bytes]]] = collections.defaultdict(
-            collections.deque)
+            collections.deque
+        )
         self.maxQueued = 0
         self._subscriptions: dict[str, str] = {}  # destination -> subscription id
         self._messageIds = 0
@@ -118,8 +120,12 @@ class FakeBroker:
             while queue:
                 headers, body = queue.popleft()
                 self._messageIds += 1
-                message = {**headers, 'subscription': subscription, 'message-id': f'm{self._messageIds}',
-                           'ack': f'a{self._messageIds}'}
+                message = {
+                    **headers,
+                    'subscription': subscription,
+                    'message-id': f'm{self._messageIds}',
+                    'ack': f'a{self._messageIds}',
+                }
                 connection.sendall(wire('MESSAGE', message, body))
 
     def close(self) -> None:

@@ -19,8 +19,19 @@ def table(stdout: bytes) -> dict[str, str]:
 def test_consumesWhileProducingWithAtMostWindowInFlight():
     broker = FakeBroker()
     try:
-        status, stdout, stderr = runMain('bench', '--count', '100', '--size', '10', '--window', '10',
-                                         '--destination', '/queue/b', '--uri', broker.uri)
+        status, stdout, stderr = runMain(
+            'bench',
+            '--count',
+            '100',
+            '--size',
+            '10',
+            '--window',
+            '10',
+            '--destination',
+            '/queue/b',
+            '--uri',
+            broker.uri,
+        )
     finally:
         broker.close()
     assert status == 0, stderr
@@ -34,8 +45,19 @@ def test_consumesWhileProducingWithAtMostWindowInFlight():
 def test_sendsNoMoreThanTheWindowBeforeMessagesComeBack():
     broker = FakeBroker(deliverAt=11)  # holds the messages: a bench that kept sending would get them
     try:
-        status, stdout, stderr = runMain('bench', '--count', '50', '--window', '10', '--timeout', '0.3',
-                                         '--destination', '/queue/b', '--uri', broker.uri)
+        status, stdout, stderr = runMain(
+            'bench',
+            '--count',
+            '50',
+            '--window',
+            '10',
+            '--timeout',
+            '0.3',
+            '--destination',
+            '/queue/b',
+            '--uri',
+            broker.uri,
+        )
     finally:
         broker.close()
     assert status == EXIT_ERROR
@@ -55,8 +77,9 @@ def test_sigtermStopsSendingAndConsumesWhatIsLeftBeforeDisconnecting():
 
     broker = FakeBroker(onFrame=onFrame)
     try:
-        status, stdout, stderr = runMain('bench', '--count', '100000', '--window', '20',
-                                         '--destination', '/queue/b', '--uri', broker.uri)
+        status, stdout, stderr = runMain(
+            'bench', '--count', '100000', '--window', '20', '--destination', '/queue/b', '--uri', broker.uri
+        )
     finally:
         broker.close()
     assert status == 128 + signal.SIGTERM

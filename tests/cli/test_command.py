@@ -23,8 +23,11 @@ SECRET = 'sup3r-s3cret-passcode'
 
 @pytest.fixture
 def refusingBroker():
-    broker = FakeBroker(refuse=wire('ERROR', {'message': 'Bad CONNECT', 'content-type': 'text/plain'},
-                                    b"Access refused for user 'guest'\n"))
+    broker = FakeBroker(
+        refuse=wire(
+            'ERROR', {'message': 'Bad CONNECT', 'content-type': 'text/plain'}, b"Access refused for user 'guest'\n"
+        )
+    )
     yield broker
     broker.close()
 
@@ -37,14 +40,15 @@ def test_unreachableBrokerGivesOneErrorLineLeadingWithTheCause():
     port = closedPort()
     status, stdout, stderr = runMain('send', '--uri', f'tcp://127.0.0.1:{port}', '/queue/a', 'hi')
     assert (status, stdout) == (EXIT_ERROR, b'')
-    assert stderr == (f'stompest: error: connection refused by 127.0.0.1:{port} '
-                      f'(tried tcp://127.0.0.1:{port} once)\n')
+    assert stderr == (f'stompest: error: connection refused by 127.0.0.1:{port} (tried tcp://127.0.0.1:{port} once)\n')
 
 
 def test_everyFailedAttemptThatIsRetriedPrintsOneLine():
     first, second = closedPort(), closedPort()
-    uri = (f'failover:(tcp://127.0.0.1:{first},tcp://127.0.0.1:{second})'
-           '?randomize=false,startupMaxReconnectAttempts=3,initialReconnectDelay=1,useExponentialBackOff=false')
+    uri = (
+        f'failover:(tcp://127.0.0.1:{first},tcp://127.0.0.1:{second})'
+        '?randomize=false,startupMaxReconnectAttempts=3,initialReconnectDelay=1,useExponentialBackOff=false'
+    )
     status, _, stderr = runMain('send', '--uri', uri, '/queue/a', 'hi')
     lines = stderr.splitlines()
     assert status == EXIT_ERROR
@@ -59,27 +63,47 @@ def test_everyFailedAttemptThatIsRetriedPrintsOneLine():
 @pytest.mark.parametrize('verbose', [[], ['-v']])
 def test_mainLeavesTheProcessLoggingAndSignalHandlersAsItFoundThem(verbose):
     logger = logging.getLogger('stompest')
-    before = (logger.level, logger.propagate, list(logger.handlers),
-              signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM))
+    before = (
+        logger.level,
+        logger.propagate,
+        list(logger.handlers),
+        signal.getsignal(signal.SIGINT),
+        signal.getsignal(signal.SIGTERM),
+    )
     runMain(*verbose, 'send', '--uri', f'tcp://127.0.0.1:{closedPort()}', '/queue/a', 'hi')
-    assert (logger.level, logger.propagate, list(logger.handlers),
-            signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)) == before
+    assert (
+        logger.level,
+        logger.propagate,
+        list(logger.handlers),
+        signal.getsignal(signal.SIGINT),
+        signal.getsignal(signal.SIGTERM),
+    ) == before
 
 
 def test_refusedLoginGivesOneErrorLineWithTheBrokersReasonAndAHint(refusingBroker):
-    status, _, stderr = runMain('listen', '/queue/a', '--uri', refusingBroker.uri,
-                                '--login', 'guest', '--passcode', SECRET)
+    status, _, stderr = runMain(
+        'listen', '/queue/a', '--uri', refusingBroker.uri, '--login', 'guest', '--passcode', SECRET
+    )
     assert status == EXIT_ERROR
-    assert stderr == (f"stompest: error: 127.0.0.1:{refusingBroker.port} refused the connection: Bad CONNECT: "
-                      f"Access refused for user 'guest' (tried {refusingBroker.uri} once); "
-                      "hint: check --login and the passcode ($STOMP_PASSCODE)\n")
+    assert stderr == (
+        f"stompest: error: 127.0.0.1:{refusingBroker.port} refused the connection: Bad CONNECT: "
+        f"Access refused for user 'guest' (tried {refusingBroker.uri} once); "
+        "hint: check --login and the passcode ($STOMP_PASSCODE)\n"
+    )
     assert SECRET in refusingBroker.received.decode()  # it was sent to the broker ...
-    assert SECRET not in stderr                         # ... and shown nowhere
+    assert SECRET not in stderr  # ... and shown nowhere
 
 
 def test_passcodeNeverShowsInFrameLogs(refusingBroker):
-    status, stdout, stderr = runMain('-v', 'send', '/queue/a', 'x', '--uri', refusingBroker.uri,
-                                     environ={'STOMP_LOGIN': 'guest', 'STOMP_PASSCODE': SECRET})
+    status, stdout, stderr = runMain(
+        '-v',
+        'send',
+        '/queue/a',
+        'x',
+        '--uri',
+        refusingBroker.uri,
+        environ={'STOMP_LOGIN': 'guest', 'STOMP_PASSCODE': SECRET},
+    )
     assert status == EXIT_ERROR
     assert 'DEBUG stompest' in stderr and 'CONNECT frame' in stderr  # -v logged the frames
     assert SECRET not in stderr and SECRET.encode() not in stdout
@@ -114,7 +138,12 @@ def test_demoRefusesMorePoisonThanMessagesBeforeConnecting():
 def test_moduleEntryPointPrintsOneLineAndNoTraceback():
     done = subprocess.run(
         [sys.executable, '-m', 'stompest', 'send', '--uri', f'tcp://127.0.0.1:{closedPort()}', '/queue/a', 'hi'],
-        cwd=ROOT, env=cleanEnvironment(), capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL,
+        cwd=ROOT,
+        env=cleanEnvironment(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
     )
     assert done.returncode == 1
     assert done.stdout == ''
@@ -122,8 +151,15 @@ def test_moduleEntryPointPrintsOneLineAndNoTraceback():
 
 
 def test_moduleEntryPointPrintsItsVersion():
-    done = subprocess.run([sys.executable, '-m', 'stompest', '--version'], cwd=ROOT, env=cleanEnvironment(),
-                          capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+    done = subprocess.run(
+        [sys.executable, '-m', 'stompest', '--version'],
+        cwd=ROOT,
+        env=cleanEnvironment(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+    )
     import stompest
 
     assert (done.returncode, done.stdout, done.stderr) == (0, f'stompest {stompest.__version__}\n', '')
@@ -136,8 +172,12 @@ def test_signalToAListeningProcessDisconnectsWithoutATraceback(signum):
     try:
         process = subprocess.Popen(
             [sys.executable, '-m', 'stompest', 'listen', '/queue/a', '--uri', broker.uri],
-            cwd=ROOT, env=cleanEnvironment(), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE, text=True,
+            cwd=ROOT,
+            env=cleanEnvironment(),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
         )
         try:
             assert subscribed.wait(60), 'the command did not subscribe'

@@ -20,8 +20,11 @@ def refused() -> ConnectionRefusedError:
 
 def test_walkReportsEachFailedAttemptThatIsFollowedByAnother():
     lines: list[str] = []
-    walk = BrokerWalk('failover:(tcp://a:1,tcp://b:2)?randomize=false,startupMaxReconnectAttempts=2,'
-                      'initialReconnectDelay=10,useExponentialBackOff=false', lines.append)
+    walk = BrokerWalk(
+        'failover:(tcp://a:1,tcp://b:2)?randomize=false,startupMaxReconnectAttempts=2,'
+        'initialReconnectDelay=10,useExponentialBackOff=false',
+        lines.append,
+    )
     tried = []
     with pytest.raises(ConnectFailed) as failed:
         while True:
@@ -35,7 +38,8 @@ def test_walkReportsEachFailedAttemptThatIsFollowedByAnother():
     ]
     assert str(failed.value) == (
         'connection refused by a:1 (tried 3 times: tcp://a:1, tcp://b:2; the URI allows no more '
-        '[startupMaxReconnectAttempts=2])')
+        '[startupMaxReconnectAttempts=2])'
+    )
 
 
 def test_plainUriIsTriedOnceWithoutAnAttemptLine():
@@ -59,8 +63,9 @@ def test_connectSyncGivesUpOnClosedPortsWithTheCause():
     uri = f'failover:(tcp://127.0.0.1:{first},tcp://127.0.0.1:{second})?randomize=false,initialReconnectDelay=1'
     with pytest.raises(ConnectFailed) as failed:
         connectSync(args('--uri', uri), StopSignals(), lines.append)
-    assert lines == [f'attempt 1 failed: connection refused by 127.0.0.1:{first}; '
-                     f'attempt 2 (tcp://127.0.0.1:{second}) in 0.001 s']
+    assert lines == [
+        f'attempt 1 failed: connection refused by 127.0.0.1:{first}; attempt 2 (tcp://127.0.0.1:{second}) in 0.001 s'
+    ]
     assert str(failed.value).startswith(f'connection refused by 127.0.0.1:{second} (tried 2 times: ')
 
 

@@ -35,8 +35,11 @@ def chained(*errors: BaseException) -> BaseException:
 
 
 def giveUp(cause: BaseException) -> BaseException:
-    return chained(StompConnectTimeout('Reconnect timeout: 1 attempts [startupMaxReconnectAttempts=0, ...]'),
-                   StompConnectionError('Could not connect to tcp://127.0.0.1:61613: ...'), cause)
+    return chained(
+        StompConnectTimeout('Reconnect timeout: 1 attempts [startupMaxReconnectAttempts=0, ...]'),
+        StompConnectionError('Could not connect to tcp://127.0.0.1:61613: ...'),
+        cause,
+    )
 
 
 def test_refusedConnectionLeadsWithTheCause():
@@ -52,7 +55,8 @@ def test_twistedsRefusedConnectionReadsTheSame():
 def test_ipv6BrokerIsBracketed():
     exc = giveUp(ConnectionRefusedError(111, 'Connection refused'))
     assert describeCause(exc, {'protocol': 'tcp', 'host': '::1', 'port': 61613})[0] == (
-        'connection refused by [::1]:61613')
+        'connection refused by [::1]:61613'
+    )
 
 
 @pytest.mark.parametrize(('caGiven', 'hint'), [(False, HINT_CA), (True, HINT_OTHER_CA)])
@@ -66,8 +70,9 @@ def test_untrustedCertificateHintsAtCa(caGiven, hint):
 
 
 def test_untrustedCertificateOfTheTwistedClientHintsAtCa():
-    exc = chained(StompConnectTimeout('Reconnect timeout'),
-                  Exception("[('SSL routines', '', 'certificate verify failed')]"))
+    exc = chained(
+        StompConnectTimeout('Reconnect timeout'), Exception("[('SSL routines', '', 'certificate verify failed')]")
+    )
     assert describeCause(exc, TLS_BROKER) == ('certificate of 127.0.0.1:61614 not trusted', HINT_CA)
 
 
@@ -80,14 +85,20 @@ def test_unresolvableHostNamesTheHost():
 def test_connectTimeoutNamesTheOption():
     exc = giveUp(TimeoutError('timed out'))
     assert describeCause(exc, BROKER, timeout=2) == (
-        'no answer from 127.0.0.1:61613 within 2 s [--connect-timeout]', None)
+        'no answer from 127.0.0.1:61613 within 2 s [--connect-timeout]',
+        None,
+    )
 
 
 def test_missingConnectedFrameAsksWhetherItIsAStompPort():
-    exc = chained(StompConnectTimeout('Reconnect timeout'),
-                  StompConnectTimeout('No CONNECTED frame from tcp://127.0.0.1:61613 [connectedTimeout=10]'))
+    exc = chained(
+        StompConnectTimeout('Reconnect timeout'),
+        StompConnectTimeout('No CONNECTED frame from tcp://127.0.0.1:61613 [connectedTimeout=10]'),
+    )
     assert describeCause(exc, BROKER, timeout=10) == (
-        'no CONNECTED frame from 127.0.0.1:61613 within 10 s [--connect-timeout]', HINT_NOT_STOMP)
+        'no CONNECTED frame from 127.0.0.1:61613 within 10 s [--connect-timeout]',
+        HINT_NOT_STOMP,
+    )
 
 
 def test_closedConnectionOnPlainTcpHintsAtTls():
@@ -99,7 +110,9 @@ def test_refusedVirtualHostHintsAtHostSlash():
     frame = StompFrame('ERROR', {'message': 'Bad CONNECT'}, b"Virtual host '127.0.0.1' access denied")
     exc = StompProtocolError("Broker refused the connection: 'Bad CONNECT'", frame=frame)
     assert describeCause(exc, BROKER) == (
-        "127.0.0.1:61613 refused the connection: Bad CONNECT: Virtual host '127.0.0.1' access denied", HINT_VHOST)
+        "127.0.0.1:61613 refused the connection: Bad CONNECT: Virtual host '127.0.0.1' access denied",
+        HINT_VHOST,
+    )
     assert '--host /' in HINT_VHOST
 
 
@@ -111,11 +124,13 @@ def test_refusedLoginHintsAtTheCredentials():
 
 
 def test_connectFailedSaysWhatWasTriedAfterTheCause():
-    failed = ConnectFailed('connection refused by a:1', ['tcp://a:1', 'tcp://b:2', 'tcp://a:1'],
-                           ('startupMaxReconnectAttempts', 2))
+    failed = ConnectFailed(
+        'connection refused by a:1', ['tcp://a:1', 'tcp://b:2', 'tcp://a:1'], ('startupMaxReconnectAttempts', 2)
+    )
     assert describeError(failed) == (
         'connection refused by a:1 (tried 3 times: tcp://a:1, tcp://b:2; the URI allows no more '
-        '[startupMaxReconnectAttempts=2])')
+        '[startupMaxReconnectAttempts=2])'
+    )
 
 
 def test_hintFollowsTheErrorOnTheSameLine():

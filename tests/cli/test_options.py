@@ -56,7 +56,10 @@ def test_versionAfterASubcommandIsNoLongerTheStompVersion():
 
 def test_environmentSuppliesUriLoginPasscodeAndHost():
     environ = {
-        'STOMP_URI': 'failover:(tcp://a:1,tcp://b:2)', 'STOMP_LOGIN': 'u', 'STOMP_PASSCODE': 'p', 'STOMP_HOST': '/',
+        'STOMP_URI': 'failover:(tcp://a:1,tcp://b:2)',
+        'STOMP_LOGIN': 'u',
+        'STOMP_PASSCODE': 'p',
+        'STOMP_HOST': '/',
     }
     args = parse('send', '/queue/a', 'x', environ=environ)
     assert (args.uri, args.login, args.passcode, args.host) == ('failover:(tcp://a:1,tcp://b:2)', 'u', 'p', '/')
@@ -67,19 +70,22 @@ def test_benchWindowDefaultsToTheBoundInFlight():
     assert parse('bench').window == options.DEFAULT_BENCH_WINDOW
 
 
-@pytest.mark.parametrize('argv', [
-    ['send', '/queue/a', '--header', 'novalue'],
-    ['send', '/queue/a', '--heart-beat', '1000'],
-    ['send', '/queue/a', '--heart-beat', '-1,0'],
-    ['--stomp-version', '2.0', 'send', '/queue/a'],
-    ['listen', '/queue/a', '--ack', 'sometimes'],
-    ['listen', '/queue/a', '--count', '0'],
-    ['listen', '/queue/a', '--timeout', '-3'],
-    ['demo', '--count', 'many'],
-    ['bench', '--window', '0'],
-    ['bogus'],
-    [],
-])
+@pytest.mark.parametrize(
+    'argv',
+    [
+        ['send', '/queue/a', '--header', 'novalue'],
+        ['send', '/queue/a', '--heart-beat', '1000'],
+        ['send', '/queue/a', '--heart-beat', '-1,0'],
+        ['--stomp-version', '2.0', 'send', '/queue/a'],
+        ['listen', '/queue/a', '--ack', 'sometimes'],
+        ['listen', '/queue/a', '--count', '0'],
+        ['listen', '/queue/a', '--timeout', '-3'],
+        ['demo', '--count', 'many'],
+        ['bench', '--window', '0'],
+        ['bogus'],
+        [],
+    ],
+)
 def test_badArgumentsExitWithStatus2AndAUsageMessage(argv):
     status, stdout, stderr = runMain(*argv)
     assert status == EXIT_USAGE

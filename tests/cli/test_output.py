@@ -53,11 +53,7 @@ def test_progressBarRedrawsInPlaceAtMostEveryInterval():
     clock.now = 0.2
     bar.update(5, 'five')
     bar.finish(10, 'done')
-    assert stream.getvalue() == (
-        '\r[#.........]  10.0% one'
-        '\r[#####.....]  50.0% five'
-        '\r[##########] 100.0% done\n'
-    )
+    assert stream.getvalue() == ('\r[#.........]  10.0% one\r[#####.....]  50.0% five\r[##########] 100.0% done\n')
 
 
 def test_progressBarOffATerminalDrawsOnlyTheFinalLine():

@@ -25,8 +25,9 @@ def sent(broker: FakeBroker) -> list[tuple[str, bytes]]:
 
 
 def test_sendsOneMessagePerLineOfStdinAndDisconnectsWithAReceipt(broker):
-    status, stdout, stderr = runMain('send', '/queue/a', '--uri', broker.uri, '--persistent',
-                                     stdin=b'one\ntwo\r\nthree')
+    status, stdout, stderr = runMain(
+        'send', '/queue/a', '--uri', broker.uri, '--persistent', stdin=b'one\ntwo\r\nthree'
+    )
     assert (status, stdout) == (0, b'')
     assert stderr == "stompest: sent 3 messages to '/queue/a'\n"
     assert sent(broker) == [('true', b'one'), ('true', b'two'), ('true', b'three')]
@@ -69,8 +70,9 @@ class SignallingStdin:
 
 
 def test_sigtermWhileWaitingForStdinDisconnectsAndExits143(broker):
-    status, _, stderr = runMain('send', '/queue/a', '--uri', broker.uri,
-                                stdin=SignallingStdin([b'one\n', b'two\n'], signal.SIGTERM))
+    status, _, stderr = runMain(
+        'send', '/queue/a', '--uri', broker.uri, stdin=SignallingStdin([b'one\n', b'two\n'], signal.SIGTERM)
+    )
     assert status == 128 + signal.SIGTERM
     assert stderr == "stompest: sent 2 messages to '/queue/a'\n"
     assert [body for _, body in sent(broker)] == [b'one', b'two']

@@ -44,8 +44,13 @@ def test_installedHandlesRealSignalsAndRestoresThePreviousHandlers():
     assert (signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)) == before
 
 
-@pytest.mark.parametrize(('exc', 'status'), [
-    (Stopped(signal.SIGINT), 130), (Stopped(signal.SIGTERM), 143), (KeyboardInterrupt(), 130),
-])
+@pytest.mark.parametrize(
+    ('exc', 'status'),
+    [
+        (Stopped(signal.SIGINT), 130),
+        (Stopped(signal.SIGTERM), 143),
+        (KeyboardInterrupt(), 130),
+    ],
+)
 def test_exitStatusIs128PlusTheSignal(exc, status):
     assert exitStatus(exc) == status

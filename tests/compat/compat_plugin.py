@@ -52,18 +52,21 @@ def pytest_configure(config: pytest.Config) -> None:
         sys.path.insert(0, str(repo))
     import stompest
     import stompest.twisted
+
     origin = Path(stompest.__file__).resolve().parent
     if origin != repo / 'stompest':
         raise pytest.UsageError(f'stompest was imported from {origin}, not from this tree ({repo / "stompest"})')
     stompest.__path__.append(str(build / 'stompest'))
     stompest.twisted.__path__.append(str(build / 'stompest' / 'twisted'))
     import twisted.trial.util
+
     timeout = os.environ.get('COMPAT_TRIAL_TIMEOUT')
     if timeout:
         twisted.trial.util.DEFAULT_TIMEOUT_DURATION = float(timeout)
     _entries.update(expectations.load(Path(os.environ['COMPAT_EXPECTED'])))
-    _result.filtered = bool(config.getoption('keyword') or config.getoption('markexpr')
-                            or any('::' in arg for arg in config.args))
+    _result.filtered = bool(
+        config.getoption('keyword') or config.getoption('markexpr') or any('::' in arg for arg in config.args)
+    )
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -33,26 +33,34 @@ from pathlib import Path
 #: Suite name -> (title, the modules it runs, needs the broker). Module paths are relative
 #: to the build folder.
 SUITES: dict[str, tuple[str, tuple[str, ...], bool]] = {
-    'sync-unit': ('sync core unit', (
-        'stompest/tests/commands_test.py',
-        'stompest/tests/failover_test.py',
-        'stompest/tests/frame_test.py',
-        'stompest/tests/parser_test.py',
-        'stompest/tests/session_test.py',
-        'stompest/tests/sync_client_test.py',
-        'stompest/tests/transport_test.py',
-        'stompest/tests/util_test.py',
-    ), False),
-    'twisted-unit': ('Twisted unit', (
-        'stompest/twisted/tests/async_client_test.py',
-        'stompest/twisted/tests/async_util_test.py',
-    ), False),
-    'sync-integration': ('sync integration (ActiveMQ)', (
-        'stompest/tests/sync_client_integration_test.py',
-    ), True),
-    'twisted-integration': ('Twisted integration (ActiveMQ)', (
-        'stompest/twisted/tests/async_client_integration_test.py',
-    ), True),
+    'sync-unit': (
+        'sync core unit',
+        (
+            'stompest/tests/commands_test.py',
+            'stompest/tests/failover_test.py',
+            'stompest/tests/frame_test.py',
+            'stompest/tests/parser_test.py',
+            'stompest/tests/session_test.py',
+            'stompest/tests/sync_client_test.py',
+            'stompest/tests/transport_test.py',
+            'stompest/tests/util_test.py',
+        ),
+        False,
+    ),
+    'twisted-unit': (
+        'Twisted unit',
+        (
+            'stompest/twisted/tests/async_client_test.py',
+            'stompest/twisted/tests/async_util_test.py',
+        ),
+        False,
+    ),
+    'sync-integration': ('sync integration (ActiveMQ)', ('stompest/tests/sync_client_integration_test.py',), True),
+    'twisted-integration': (
+        'Twisted integration (ActiveMQ)',
+        ('stompest/twisted/tests/async_client_integration_test.py',),
+        True,
+    ),
 }
 
 STATUSES = ('xfail', 'exclude')
@@ -135,9 +143,13 @@ class SuiteResult:
     filtered: bool = False
 
     def toJson(self) -> dict[str, object]:
-        return {'suite': self.suite, 'outcomes': {k: list(v) for k, v in self.outcomes.items()},
-                'collectionErrors': self.collectionErrors, 'deselected': self.deselected,
-                'filtered': self.filtered}
+        return {
+            'suite': self.suite,
+            'outcomes': {k: list(v) for k, v in self.outcomes.items()},
+            'collectionErrors': self.collectionErrors,
+            'deselected': self.deselected,
+            'filtered': self.filtered,
+        }
 
     @classmethod
     def fromJson(cls, data: Mapping[str, object]) -> SuiteResult:
@@ -147,8 +159,13 @@ class SuiteResult:
         assert isinstance(errors, dict)
         deselected = data['deselected']
         assert isinstance(deselected, list)
-        return cls(str(data['suite']), {k: (v[0], v[1]) for k, v in outcomes.items()},
-                   dict(errors), list(deselected), bool(data.get('filtered')))
+        return cls(
+            str(data['suite']),
+            {k: (v[0], v[1]) for k, v in outcomes.items()},
+            dict(errors),
+            list(deselected),
+            bool(data.get('filtered')),
+        )
 
 
 @dataclass
@@ -166,8 +183,10 @@ class Verdict:
 
     def line(self) -> str:
         title = SUITES[self.suite][0]
-        return (f'{title:32} passed {len(self.passed):3}  expected-fail {len(self.expectedFail):3}  '
-                f'excluded {len(self.excluded):2}  unexpected {len(self.unexpected):2}')
+        return (
+            f'{title:32} passed {len(self.passed):3}  expected-fail {len(self.expectedFail):3}  '
+            f'excluded {len(self.excluded):2}  unexpected {len(self.unexpected):2}'
+        )
 
 
 def judge(result: SuiteResult, entries: Mapping[str, Entry]) -> Verdict:
@@ -202,8 +221,13 @@ def judge(result: SuiteResult, entries: Mapping[str, Entry]) -> Verdict:
             if test in seen or entry.module in result.collectionErrors:
                 continue
             if entry.isModule:
-                verdict.unexpected.append((test, f'listed (line {entry.line}) as failing to import, but it imports: '
-                                                 'delete its line and list its failing tests'))
+                verdict.unexpected.append(
+                    (
+                        test,
+                        f'listed (line {entry.line}) as failing to import, but it imports: '
+                        'delete its line and list its failing tests',
+                    )
+                )
             else:
                 verdict.unexpected.append((test, f'listed (line {entry.line}) but no such test ran: a stale entry'))
     return verdict

@@ -46,25 +46,37 @@ import expectations  # noqa: E402
 #: The sdists: requirement, file name, sha256 of the file, and which folders of it to extract
 #: (folder in the archive -> folder in the build, both relative to the sdist's top folder).
 SDISTS = (
-    ('stompest==2.3.0', 'stompest-2.3.0.tar.gz',
-     '83a4d9d9627028953e7bec71a958a60488243f7ea6f41c2a428ad95f533cedce',
-     {'stompest/tests': 'stompest/tests'}),
-    ('stompest.async==2.3.0', 'stompest.async-2.3.0.tar.gz',
-     '702bba775bc7a8ac825aee3df97c5f076ee7f68ced19e73c8a4f1347c7049d51',
-     # 2.3's Twisted client was the package stompest.async; it is stompest.twisted here.
-     {'stompest/async/tests': 'stompest/twisted/tests'}),
+    (
+        'stompest==2.3.0',
+        'stompest-2.3.0.tar.gz',
+        '83a4d9d9627028953e7bec71a958a60488243f7ea6f41c2a428ad95f533cedce',
+        {'stompest/tests': 'stompest/tests'},
+    ),
+    (
+        'stompest.async==2.3.0',
+        'stompest.async-2.3.0.tar.gz',
+        '702bba775bc7a8ac825aee3df97c5f076ee7f68ced19e73c8a4f1347c7049d51',
+        # 2.3's Twisted client was the package stompest.async; it is stompest.twisted here.
+        {'stompest/async/tests': 'stompest/twisted/tests'},
+    ),
 )
 
 #: Every rewrite applied to 2.3's test files, in order: (regex, replacement, why). Each must
 #: change at least one file, or the run stops (the sdists are pinned, so a rewrite that
 #: matches nothing is a mistake here). The broker constants are rewritten by constants().
 REWRITES: tuple[tuple[str, str, str], ...] = (
-    (r'\basync\b', 'twisted',
-     "2.3's Twisted client stompest.async is stompest.twisted here ('async' is a keyword since "
-     "Python 3.7): 'stompest.async[.x]' imports, 'from stompest import async', and 'async.Stomp'"),
-    (r'\bstompest\._backwards\b', 'compat_backwards',
-     "2.3's private Python 2/3 shim is library code, not a test: its four names come from "
-     'tests/compat/compat_backwards.py (their Python 3 meanings)'),
+    (
+        r'\basync\b',
+        'twisted',
+        "2.3's Twisted client stompest.async is stompest.twisted here ('async' is a keyword since "
+        "Python 3.7): 'stompest.async[.x]' imports, 'from stompest import async', and 'async.Stomp'",
+    ),
+    (
+        r'\bstompest\._backwards\b',
+        'compat_backwards',
+        "2.3's private Python 2/3 shim is library code, not a test: its four names come from "
+        'tests/compat/compat_backwards.py (their Python 3 meanings)',
+    ),
 )
 
 
@@ -76,12 +88,18 @@ def constants(host: str, port: int, sslPort: int) -> tuple[tuple[str, str, str],
     return (
         (r"^HOST = 'localhost'$", f'HOST = {host!r}', 'our brokers listen on 127.0.0.1 only'),
         (r'^PORT = 61613$', f'PORT = {port}', 'our ActiveMQ STOMP port (61613 + STOMPEST_BROKERS_PORT_OFFSET)'),
-        (r'^PORT_SSL = 61612$', f'PORT_SSL = {sslPort}',
-         'our ActiveMQ stomp+ssl port (61614 + STOMPEST_BROKERS_PORT_OFFSET)'),
+        (
+            r'^PORT_SSL = 61612$',
+            f'PORT_SSL = {sslPort}',
+            'our ActiveMQ stomp+ssl port (61614 + STOMPEST_BROKERS_PORT_OFFSET)',
+        ),
         (r"^VERSION = '1.2'$", "VERSION = '1.2'", 'ActiveMQ 5.17 speaks 1.0 to 1.2 (unchanged)'),
         (r"^BROKER = 'activemq'$", "BROKER = 'activemq'", 'our broker is ActiveMQ (unchanged)'),
-        (r'^LOGIN, PASSCODE, VIRTUALHOST = \{.*?\}\[BROKER\]$', "LOGIN, PASSCODE, VIRTUALHOST = '', '', ''",
-         "our ActiveMQ takes any login and no virtual host: 2.3's 'activemq' row, written out"),
+        (
+            r'^LOGIN, PASSCODE, VIRTUALHOST = \{.*?\}\[BROKER\]$',
+            "LOGIN, PASSCODE, VIRTUALHOST = '', '', ''",
+            "our ActiveMQ takes any login and no virtual host: 2.3's 'activemq' row, written out",
+        ),
     )
 
 
@@ -120,12 +138,24 @@ def fetch(python: str) -> dict[str, Path]:
         if not path.exists():
             say(f'downloading {requirement} with pip into {CACHE.relative_to(REPO)}/')
             with tempfile.TemporaryDirectory(dir=CACHE) as tmp:
-                command = [python, '-m', 'pip', 'download', '--quiet', '--no-deps', '--no-binary', ':all:',
-                           '--dest', tmp, requirement]
+                command = [
+                    python,
+                    '-m',
+                    'pip',
+                    'download',
+                    '--quiet',
+                    '--no-deps',
+                    '--no-binary',
+                    ':all:',
+                    '--dest',
+                    tmp,
+                    requirement,
+                ]
                 done = subprocess.run(command, capture_output=True, text=True)
                 if done.returncode != 0:
-                    raise CompatError(f'pip download {requirement} failed ({done.returncode}):\n'
-                                      f'{done.stdout}{done.stderr}')
+                    raise CompatError(
+                        f'pip download {requirement} failed ({done.returncode}):\n{done.stdout}{done.stderr}'
+                    )
                 got = Path(tmp) / filename
                 if not got.exists():
                     raise CompatError(f'pip download {requirement} gave {sorted(os.listdir(tmp))}, not {filename}')
@@ -139,12 +169,15 @@ def fetch(python: str) -> dict[str, Path]:
 def checkDigest(path: Path, digest: str) -> None:
     actual = sha256(path)
     if actual != digest:
-        raise CompatError(f'sha256 MISMATCH for {path}:\n  expected {digest}\n  got      {actual}\n'
-                          'This is not the published 2.3.0 sdist. Delete the file to download it again.')
+        raise CompatError(
+            f'sha256 MISMATCH for {path}:\n  expected {digest}\n  got      {actual}\n'
+            'This is not the published 2.3.0 sdist. Delete the file to download it again.'
+        )
 
 
-def rewrite(text: str, rules: Sequence[tuple[str, str, str]], counts: list[int], name: str,
-            exactlyOnce: bool = False) -> str:
+def rewrite(
+    text: str, rules: Sequence[tuple[str, str, str]], counts: list[int], name: str, exactlyOnce: bool = False
+) -> str:
     for index, (pattern, replacement, _) in enumerate(rules):
         literal = replacement.replace('\\', '\\\\')  # a plain string, not a template
         text, count = re.subn(pattern, literal, text, flags=re.MULTILINE | re.DOTALL)
@@ -166,7 +199,7 @@ def build(sdists: dict[str, Path], host: str, port: int, sslPort: int) -> list[s
             for member in archive.getmembers():
                 for source, target in folders.items():
                     prefix = f'{top}/{source}/'
-                    rest = member.name[len(prefix):] if member.name.startswith(prefix) else ''
+                    rest = member.name[len(prefix) :] if member.name.startswith(prefix) else ''
                     if not member.isfile() or not rest.endswith('.py') or '/' in rest:
                         continue
                     handle = archive.extractfile(member)
@@ -186,8 +219,10 @@ def build(sdists: dict[str, Path], host: str, port: int, sslPort: int) -> list[s
     # Package markers, so pytest names the modules stompest.tests.x and stompest.twisted.tests.x.
     # They are never executed: compat_plugin imports this tree's stompest first and extends its
     # __path__. If one ever runs, stompest came from the wrong place: stop loudly.
-    guard = ('raise ImportError("compat harness: this build folder is not stompest; '
-             'the repository root must come first on sys.path")\n')
+    guard = (
+        'raise ImportError("compat harness: this build folder is not stompest; '
+        'the repository root must come first on sys.path")\n'
+    )
     for marker in ('stompest/__init__.py', 'stompest/twisted/__init__.py'):
         (BUILD / marker).write_text(guard, encoding='utf-8')
     (BUILD / 'pytest.ini').write_text(
@@ -195,15 +230,18 @@ def build(sdists: dict[str, Path], host: str, port: int, sslPort: int) -> list[s
         'python_files = *_test.py\n'
         # Twisted trial cases run their own reactor; pytest-twisted's greenlet reactor would clash.
         'addopts = -p no:cacheprovider -p no:twisted -p compat_plugin --continue-on-collection-errors\n'
-        'timeout = 60\n', encoding='utf-8')
+        'timeout = 60\n',
+        encoding='utf-8',
+    )
     return written
 
 
 def brokerScript(*args: str) -> str:
     done = subprocess.run([str(BROKERS), *args], capture_output=True, text=True)
     if done.returncode != 0:
-        raise CompatError(f'scripts/brokers/brokers {" ".join(args)} failed ({done.returncode}):\n'
-                          f'{done.stdout}{done.stderr}')
+        raise CompatError(
+            f'scripts/brokers/brokers {" ".join(args)} failed ({done.returncode}):\n{done.stdout}{done.stderr}'
+        )
     return done.stdout
 
 
@@ -226,11 +264,30 @@ def runSuite(python: str, suite: str, extra: Sequence[str], only: Sequence[str] 
     RESULTS.mkdir(parents=True, exist_ok=True)
     results = RESULTS / f'{suite}.json'
     results.unlink(missing_ok=True)
-    env = dict(os.environ, COMPAT_REPO=str(REPO), COMPAT_BUILD=str(BUILD), COMPAT_SUITE=suite,
-               COMPAT_EXPECTED=str(EXPECTED), COMPAT_RESULTS=str(results), COMPAT_TRIAL_TIMEOUT=str(TRIAL_TIMEOUT),
-               PYTHONPATH=os.pathsep.join([str(REPO), str(HERE)]), PYTHONDONTWRITEBYTECODE='1')
-    command = [python, '-m', 'pytest', '-c', str(BUILD / 'pytest.ini'), '--rootdir', str(BUILD),
-               '-q', '--tb=no', *extra, *targets]
+    env = dict(
+        os.environ,
+        COMPAT_REPO=str(REPO),
+        COMPAT_BUILD=str(BUILD),
+        COMPAT_SUITE=suite,
+        COMPAT_EXPECTED=str(EXPECTED),
+        COMPAT_RESULTS=str(results),
+        COMPAT_TRIAL_TIMEOUT=str(TRIAL_TIMEOUT),
+        PYTHONPATH=os.pathsep.join([str(REPO), str(HERE)]),
+        PYTHONDONTWRITEBYTECODE='1',
+    )
+    command = [
+        python,
+        '-m',
+        'pytest',
+        '-c',
+        str(BUILD / 'pytest.ini'),
+        '--rootdir',
+        str(BUILD),
+        '-q',
+        '--tb=no',
+        *extra,
+        *targets,
+    ]
     say(f'--- {title}: pytest {" ".join(only or modules)}')
     started = time.monotonic()
     try:
@@ -244,12 +301,18 @@ def runSuite(python: str, suite: str, extra: Sequence[str], only: Sequence[str] 
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument('--suite', action='append', choices=list(expectations.SUITES),
-                        help='run only this suite (repeatable; default: all)')
-    parser.add_argument('--failures', action='store_true',
-                        help='also print every failing test with its one-line reason')
+    parser = argparse.ArgumentParser(
+        description=__doc__.split('\n\n')[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        '--suite',
+        action='append',
+        choices=list(expectations.SUITES),
+        help='run only this suite (repeatable; default: all)',
+    )
+    parser.add_argument(
+        '--failures', action='store_true', help='also print every failing test with its one-line reason'
+    )
     parser.add_argument('pytest_args', nargs='*', help='passed to pytest (after --), e.g. -- -k heart')
     args = parser.parse_args(argv)
     suites = args.suite or list(expectations.SUITES)
@@ -277,8 +340,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                 cleanup.append(lambda: say(brokerScript('stop', 'activemq').strip()))
             for suite in integration:
                 result = runSuite(python, suite, args.pytest_args)
-                retry = sorted(test for test, (outcome, _) in result.outcomes.items()
-                               if outcome == 'failed' and test not in entries)
+                retry = sorted(
+                    test
+                    for test, (outcome, _) in result.outcomes.items()
+                    if outcome == 'failed' and test not in entries
+                )
                 if retry:
                     again = runSuite(python, suite, args.pytest_args, retry)
                     for test in retry:

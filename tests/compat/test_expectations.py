@@ -28,8 +28,12 @@ xfail   stompest/tests/util_test.py  -- restore: no stompest.util
 
 
 def result(**outcomes: str) -> SuiteResult:
-    return SuiteResult('sync-unit', {f'{FRAME}::{name}': (outcome, 'why') for name, outcome in outcomes.items()},
-                       {'stompest/tests/util_test.py': 'ModuleNotFoundError'}, [f'{FRAME}::test_b'])
+    return SuiteResult(
+        'sync-unit',
+        {f'{FRAME}::{name}': (outcome, 'why') for name, outcome in outcomes.items()},
+        {'stompest/tests/util_test.py': 'ModuleNotFoundError'},
+        [f'{FRAME}::test_b'],
+    )
 
 
 def test_theCommittedListParses() -> None:
@@ -94,14 +98,17 @@ def test_resultsSurviveTheirJsonForm() -> None:
     assert SuiteResult.fromJson(original.toJson()) == original
 
 
-@pytest.mark.parametrize('line', [
-    f'xfail {FRAME}::test_a restore: no separator',
-    f'maybe {FRAME}::test_a  -- restore: unknown status',
-    f'xfail {FRAME}::test_a  -- later: unknown tag',
-    'xfail stompest/tests/nosuch_test.py::T::t  -- restore: in no suite',
-    'exclude stompest/tests/util_test.py  -- restore: a module can only be xfail',
-    f'xfail {FRAME}::test_a  -- restore: once\nxfail {FRAME}::test_a  -- restore: twice',
-])
+@pytest.mark.parametrize(
+    'line',
+    [
+        f'xfail {FRAME}::test_a restore: no separator',
+        f'maybe {FRAME}::test_a  -- restore: unknown status',
+        f'xfail {FRAME}::test_a  -- later: unknown tag',
+        'xfail stompest/tests/nosuch_test.py::T::t  -- restore: in no suite',
+        'exclude stompest/tests/util_test.py  -- restore: a module can only be xfail',
+        f'xfail {FRAME}::test_a  -- restore: once\nxfail {FRAME}::test_a  -- restore: twice',
+    ],
+)
 def test_malformedListsAreRefused(line: str) -> None:
     with pytest.raises(ExpectationsError):
         parse(line)

@@ -60,8 +60,14 @@ def test_otherMissingNamesStillRaiseAttributeError():
 
 
 def test_filterReservedHeaders():
-    headers = {'message-id': 'delete me', 'timestamp': 'delete me too', 'foo': 'bar', 'destination': '/queue/a',
-               'expires': '0', 'priority': '4'}
+    headers = {
+        'message-id': 'delete me',
+        'timestamp': 'delete me too',
+        'foo': 'bar',
+        'destination': '/queue/a',
+        'expires': '0',
+        'priority': '4',
+    }
     assert filterReservedHeaders(headers) == {'foo': 'bar'}
     assert 'message-id' in headers
 

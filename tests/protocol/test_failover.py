@@ -93,7 +93,9 @@ def test_parsesFailoverUriWithOptionsSeparatedByCommas():
 
 
 def test_parsesFailoverUriWithOptionsSeparatedByAmpersands():
-    uri = StompFailoverUri('failover:(tcp://a:61613,tcp://b:61613)?randomize=false&maxReconnectAttempts=3&backOffMultiplier=1.5')
+    uri = StompFailoverUri(
+        'failover:(tcp://a:61613,tcp://b:61613)?randomize=false&maxReconnectAttempts=3&backOffMultiplier=1.5'
+    )
     assert uri.brokers == [tcp('a'), tcp('b')]
     assert uri.options == dict(DEFAULTS, randomize=False, maxReconnectAttempts=3, backOffMultiplier=1.5)
 
@@ -109,11 +111,14 @@ def test_parsesFailoverUriWithoutParentheses():
     assert uri.options == DEFAULTS
 
 
-@pytest.mark.parametrize('text', [
-    'failover:tcp://a:61613,tcp://b:61613?randomize=false,maxReconnectAttempts=2',
-    'tcp://a:61613,tcp://b:61613?randomize=false,maxReconnectAttempts=2',
-    '(tcp://a:61613,tcp://b:61613)?randomize=false,maxReconnectAttempts=2',
-])
+@pytest.mark.parametrize(
+    'text',
+    [
+        'failover:tcp://a:61613,tcp://b:61613?randomize=false,maxReconnectAttempts=2',
+        'tcp://a:61613,tcp://b:61613?randomize=false,maxReconnectAttempts=2',
+        '(tcp://a:61613,tcp://b:61613)?randomize=false,maxReconnectAttempts=2',
+    ],
+)
 def test_parsesTheFormsStompestTwoThreeAccepted(text):
     uri = StompFailoverUri(text)
     assert uri.brokers == [tcp('a'), tcp('b')]
@@ -151,24 +156,27 @@ def test_parsesProtocolCaseInsensitively():
     assert StompFailoverUri('FAILOVER:(SSL://a:61614)').brokers == [ssl('a')]
 
 
-@pytest.mark.parametrize('name, text, value', [
-    ('initialReconnectDelay', '0', 0),
-    ('initialReconnectDelay', '250', 250),
-    ('maxReconnectDelay', '1000', 1000),
-    ('useExponentialBackOff', 'false', False),
-    ('useExponentialBackOff', 'true', True),
-    ('backOffMultiplier', '1.5', 1.5),
-    ('backOffMultiplier', '3', 3.0),
-    ('maxReconnectAttempts', '-1', -1),
-    ('maxReconnectAttempts', '0', 0),
-    ('maxReconnectAttempts', '7', 7),
-    ('startupMaxReconnectAttempts', '-1', -1),
-    ('startupMaxReconnectAttempts', '5', 5),
-    ('reconnectDelayJitter', '20', 20),
-    ('randomize', 'false', False),
-    ('randomize', 'true', True),
-    ('priorityBackup', 'true', True),
-])
+@pytest.mark.parametrize(
+    'name, text, value',
+    [
+        ('initialReconnectDelay', '0', 0),
+        ('initialReconnectDelay', '250', 250),
+        ('maxReconnectDelay', '1000', 1000),
+        ('useExponentialBackOff', 'false', False),
+        ('useExponentialBackOff', 'true', True),
+        ('backOffMultiplier', '1.5', 1.5),
+        ('backOffMultiplier', '3', 3.0),
+        ('maxReconnectAttempts', '-1', -1),
+        ('maxReconnectAttempts', '0', 0),
+        ('maxReconnectAttempts', '7', 7),
+        ('startupMaxReconnectAttempts', '-1', -1),
+        ('startupMaxReconnectAttempts', '5', 5),
+        ('reconnectDelayJitter', '20', 20),
+        ('randomize', 'false', False),
+        ('randomize', 'true', True),
+        ('priorityBackup', 'true', True),
+    ],
+)
 def test_parsesEachOptionToItsType(name, text, value):
     options = StompFailoverUri(f'failover:(tcp://a:61613)?{name}={text}').options
     assert options == dict(DEFAULTS, **{name: value})
@@ -192,11 +200,14 @@ def test_acceptsEmptyOptionString():
     assert StompFailoverUri('failover:(tcp://a:61613)?').options == DEFAULTS
 
 
-@pytest.mark.parametrize('text', [
-    'tcp://a:61613',
-    'failover:(tcp://a:61613,ssl://b:61614)?randomize=false,initialReconnectDelay=100',
-    'failover:tcp://a:61613,tcp://b:61613',
-])
+@pytest.mark.parametrize(
+    'text',
+    [
+        'tcp://a:61613',
+        'failover:(tcp://a:61613,ssl://b:61614)?randomize=false,initialReconnectDelay=100',
+        'failover:tcp://a:61613,tcp://b:61613',
+    ],
+)
 def test_strAndReprGiveTheUriBack(text):
     uri = StompFailoverUri(text)
     assert str(uri) == text
@@ -204,32 +215,38 @@ def test_strAndReprGiveTheUriBack(text):
     assert eval(repr(uri), {'StompFailoverUri': StompFailoverUri}).brokers == uri.brokers
 
 
-@pytest.mark.parametrize('uri, message', [
-    ('http://a:61613', "Invalid protocol (only 'tcp', 'ssl'): 'http'"),
-    ('failover:(tcp://a:61613,stomp://b:61613)', "Invalid protocol (only 'tcp', 'ssl'): 'stomp'"),
-    ('tcp://a', "Missing port: 'tcp://a'"),
-    ('tcp://a:', "Invalid port: ''"),
-    ('tcp://a:61613x', "Invalid port: '61613x'"),
-    ('tcp://a:+1', "Invalid port: '+1'"),
-    ('tcp://a:0', 'Port out of range (1 to 65535): 0'),
-    ('tcp://a:65536', 'Port out of range (1 to 65535): 65536'),
-    ('tcp://:61613', "Missing host: 'tcp://:61613'"),
-    ('tcp://[not-ipv6]:61613', "Invalid IPv6 address: 'not-ipv6'"),
-    ('localhost:61613', "Invalid broker URI: 'localhost:61613'"),
-    ('', "Empty broker list: ''"),
-    ('tcp://a:61613?randomize=True', "Invalid value for option randomize (not 'true' or 'false'): 'True'"),
-    ('tcp://a:61613??=false', "Invalid option: '?'"),
-    ('tcp://a:61613, tcp://b:61613', "Invalid broker URI: ' tcp://b:61613'"),
-    ('(tcp://a:61613', "Unbalanced parentheses: '(tcp://a:61613'"),
-    ('failover:(tcp://a:61613', "Unbalanced parentheses: '(tcp://a:61613'"),
-    ('failover:tcp://a:61613)', "Unbalanced parentheses: 'tcp://a:61613)'"),
-    ('failover:((tcp://a:61613))', "Unbalanced parentheses: '((tcp://a:61613))'"),
-    ('failover:(tcp://a:61613)x', "Invalid text after broker list: 'x'"),
-    ('failover:()', "Empty broker list: ''"),
-    ('failover:', "Empty broker list: ''"),
-    ('failover:(tcp://a:61613,)', "Invalid broker URI: ''"),
-    ('failover:tcp://a:61613?randomize=false)', "Invalid value for option randomize (not 'true' or 'false'): 'false)'"),
-])
+@pytest.mark.parametrize(
+    'uri, message',
+    [
+        ('http://a:61613', "Invalid protocol (only 'tcp', 'ssl'): 'http'"),
+        ('failover:(tcp://a:61613,stomp://b:61613)', "Invalid protocol (only 'tcp', 'ssl'): 'stomp'"),
+        ('tcp://a', "Missing port: 'tcp://a'"),
+        ('tcp://a:', "Invalid port: ''"),
+        ('tcp://a:61613x', "Invalid port: '61613x'"),
+        ('tcp://a:+1', "Invalid port: '+1'"),
+        ('tcp://a:0', 'Port out of range (1 to 65535): 0'),
+        ('tcp://a:65536', 'Port out of range (1 to 65535): 65536'),
+        ('tcp://:61613', "Missing host: 'tcp://:61613'"),
+        ('tcp://[not-ipv6]:61613', "Invalid IPv6 address: 'not-ipv6'"),
+        ('localhost:61613', "Invalid broker URI: 'localhost:61613'"),
+        ('', "Empty broker list: ''"),
+        ('tcp://a:61613?randomize=True', "Invalid value for option randomize (not 'true' or 'false'): 'True'"),
+        ('tcp://a:61613??=false', "Invalid option: '?'"),
+        ('tcp://a:61613, tcp://b:61613', "Invalid broker URI: ' tcp://b:61613'"),
+        ('(tcp://a:61613', "Unbalanced parentheses: '(tcp://a:61613'"),
+        ('failover:(tcp://a:61613', "Unbalanced parentheses: '(tcp://a:61613'"),
+        ('failover:tcp://a:61613)', "Unbalanced parentheses: 'tcp://a:61613)'"),
+        ('failover:((tcp://a:61613))', "Unbalanced parentheses: '((tcp://a:61613))'"),
+        ('failover:(tcp://a:61613)x', "Invalid text after broker list: 'x'"),
+        ('failover:()', "Empty broker list: ''"),
+        ('failover:', "Empty broker list: ''"),
+        ('failover:(tcp://a:61613,)', "Invalid broker URI: ''"),
+        (
+            'failover:tcp://a:61613?randomize=false)',
+            "Invalid value for option randomize (not 'true' or 'false'): 'false)'",
+        ),
+    ],
+)
 def test_rejectsBadUri(uri, message):
     with pytest.raises(StompFailoverUriError) as info:
         StompFailoverUri(uri)
@@ -237,28 +254,31 @@ def test_rejectsBadUri(uri, message):
     assert info.value.uri == uri
 
 
-@pytest.mark.parametrize('query, message', [
-    ('timeout=100', "Invalid option: 'timeout'"),
-    ('Randomize=false', "Invalid option: 'Randomize'"),
-    ('randomize', "Invalid option (not name=value): 'randomize'"),
-    ('randomize=false,,maxReconnectAttempts=1', "Invalid option (not name=value): ''"),
-    ('randomize=yes', "Invalid value for option randomize (not 'true' or 'false'): 'yes'"),
-    ('randomize=TRUE', "Invalid value for option randomize (not 'true' or 'false'): 'TRUE'"),
-    ('priorityBackup=1', "Invalid value for option priorityBackup (not 'true' or 'false'): '1'"),
-    ('initialReconnectDelay=1.5', "Invalid value for option initialReconnectDelay (not an integer): '1.5'"),
-    ('initialReconnectDelay=-1', "Invalid value for option initialReconnectDelay (less than 0): '-1'"),
-    ('maxReconnectDelay=', "Invalid value for option maxReconnectDelay (not an integer): ''"),
-    ('maxReconnectAttempts=-2', "Invalid value for option maxReconnectAttempts (less than -1): '-2'"),
-    ('startupMaxReconnectAttempts=x', "Invalid value for option startupMaxReconnectAttempts (not an integer): 'x'"),
-    ('reconnectDelayJitter=-5', "Invalid value for option reconnectDelayJitter (less than 0): '-5'"),
-    ('backOffMultiplier=0.5', "Invalid value for option backOffMultiplier (less than 1): '0.5'"),
-    ('backOffMultiplier=inf', "Invalid value for option backOffMultiplier (not a decimal number): 'inf'"),
-    ('backOffMultiplier=nan', "Invalid value for option backOffMultiplier (not a decimal number): 'nan'"),
-    ('randomize=false&randomize=true', "Duplicate option: 'randomize'"),
-    ('priorityURIs=tcp://c:61613', "Invalid priorityURIs entry (not in the broker list): 'tcp://c:61613'"),
-    ('priorityURIs=tcp://a:1', "Invalid priorityURIs entry (not in the broker list): 'tcp://a:1'"),
-    ('priorityURIs=a:61613', "Invalid broker URI: 'a:61613'"),
-])
+@pytest.mark.parametrize(
+    'query, message',
+    [
+        ('timeout=100', "Invalid option: 'timeout'"),
+        ('Randomize=false', "Invalid option: 'Randomize'"),
+        ('randomize', "Invalid option (not name=value): 'randomize'"),
+        ('randomize=false,,maxReconnectAttempts=1', "Invalid option (not name=value): ''"),
+        ('randomize=yes', "Invalid value for option randomize (not 'true' or 'false'): 'yes'"),
+        ('randomize=TRUE', "Invalid value for option randomize (not 'true' or 'false'): 'TRUE'"),
+        ('priorityBackup=1', "Invalid value for option priorityBackup (not 'true' or 'false'): '1'"),
+        ('initialReconnectDelay=1.5', "Invalid value for option initialReconnectDelay (not an integer): '1.5'"),
+        ('initialReconnectDelay=-1', "Invalid value for option initialReconnectDelay (less than 0): '-1'"),
+        ('maxReconnectDelay=', "Invalid value for option maxReconnectDelay (not an integer): ''"),
+        ('maxReconnectAttempts=-2', "Invalid value for option maxReconnectAttempts (less than -1): '-2'"),
+        ('startupMaxReconnectAttempts=x', "Invalid value for option startupMaxReconnectAttempts (not an integer): 'x'"),
+        ('reconnectDelayJitter=-5', "Invalid value for option reconnectDelayJitter (less than 0): '-5'"),
+        ('backOffMultiplier=0.5', "Invalid value for option backOffMultiplier (less than 1): '0.5'"),
+        ('backOffMultiplier=inf', "Invalid value for option backOffMultiplier (not a decimal number): 'inf'"),
+        ('backOffMultiplier=nan', "Invalid value for option backOffMultiplier (not a decimal number): 'nan'"),
+        ('randomize=false&randomize=true', "Duplicate option: 'randomize'"),
+        ('priorityURIs=tcp://c:61613', "Invalid priorityURIs entry (not in the broker list): 'tcp://c:61613'"),
+        ('priorityURIs=tcp://a:1', "Invalid priorityURIs entry (not in the broker list): 'tcp://a:1'"),
+        ('priorityURIs=a:61613', "Invalid broker URI: 'a:61613'"),
+    ],
+)
 def test_rejectsBadOption(query, message):
     uri = 'failover:(tcp://a:61613,tcp://b:61613)?' + query
     with pytest.raises(StompFailoverUriError) as info:
@@ -307,12 +327,16 @@ def test_acceptsAParsedUri():
 
 
 def test_withoutRandomizeBrokersAreTriedInOrderAndCycled():
-    transport = StompFailoverTransport('failover:(tcp://a:1,tcp://b:2,tcp://c:3)?randomize=false,initialReconnectDelay=100')
+    transport = StompFailoverTransport(
+        'failover:(tcp://a:1,tcp://b:2,tcp://c:3)?randomize=false,initialReconnectDelay=100'
+    )
     assert take(transport, 7) == [('a', 0.0), ('b', 0.1), ('c', 0.2), ('a', 0.4), ('b', 0.8), ('c', 1.6), ('a', 3.2)]
 
 
 def test_withoutBackOffTheDelayStaysTheInitialDelay():
-    transport = StompFailoverTransport('failover:(tcp://a:1,tcp://b:2)?randomize=false,useExponentialBackOff=false,initialReconnectDelay=250')
+    transport = StompFailoverTransport(
+        'failover:(tcp://a:1,tcp://b:2)?randomize=false,useExponentialBackOff=false,initialReconnectDelay=250'
+    )
     assert take(transport, 5) == [('a', 0.0), ('b', 0.25), ('a', 0.25), ('b', 0.25), ('a', 0.25)]
 
 
@@ -340,7 +364,15 @@ def test_randomizedScheduleIsFixedBySeed():
     uri = 'failover:(tcp://a:1,tcp://b:2,tcp://c:3)?initialReconnectDelay=100,maxReconnectDelay=400'
     uri += ',startupMaxReconnectAttempts=-1'
     expected = [
-        ('b', 0.0), ('a', 0.1), ('c', 0.2), ('c', 0.4), ('b', 0.4), ('a', 0.4), ('b', 0.4), ('c', 0.4), ('a', 0.4),
+        ('b', 0.0),
+        ('a', 0.1),
+        ('c', 0.2),
+        ('c', 0.4),
+        ('b', 0.4),
+        ('a', 0.4),
+        ('b', 0.4),
+        ('c', 0.4),
+        ('a', 0.4),
     ]
     assert take(StompFailoverTransport(uri, rng=random.Random(42)), 9, connected=False) == expected
     assert take(StompFailoverTransport(uri, rng=random.Random(42)), 9, connected=False) == expected
@@ -364,7 +396,7 @@ def test_randomizeVisitsEveryBrokerOncePerPass():
     uri = 'failover:({})'.format(','.join(f'tcp://h{index}:1' for index in range(5)))
     pairs = take(StompFailoverTransport(uri, rng=random.Random(3)), 50)
     for start in range(0, 50, 5):
-        assert sorted(host for (host, _) in pairs[start:start + 5]) == ['h0', 'h1', 'h2', 'h3', 'h4']
+        assert sorted(host for (host, _) in pairs[start : start + 5]) == ['h0', 'h1', 'h2', 'h3', 'h4']
 
 
 def test_jitterIsDrawnFromTheRngAndKeptNonNegative():
@@ -484,7 +516,9 @@ def test_startupLimitMayBeLargerThanTheReconnectLimit():
 
 
 def test_connectedResetsDelayAndAttemptsOfARunningSchedule():
-    transport = StompFailoverTransport('failover:(tcp://a:1,tcp://b:2)?randomize=false,startupMaxReconnectAttempts=-1,maxReconnectAttempts=2')
+    transport = StompFailoverTransport(
+        'failover:(tcp://a:1,tcp://b:2)?randomize=false,startupMaxReconnectAttempts=-1,maxReconnectAttempts=2'
+    )
     schedule = iter(transport)
     assert [next(schedule)[1] for _ in range(3)] == [0.0, 0.01, 0.02]
     transport.connected()
@@ -518,7 +552,12 @@ def test_priorityBackupTriesLocalBrokersFirstInEachPass():
     uri = 'failover:(tcp://remote1:1,tcp://here:2,tcp://remote2:3)?randomize=false,priorityBackup=true,useExponentialBackOff=false'
     transport = StompFailoverTransport(uri, isLocalHost=isLocal)
     assert take(transport, 6) == [
-        ('here', 0.0), ('remote1', 0.01), ('remote2', 0.01), ('here', 0.01), ('remote1', 0.01), ('remote2', 0.01),
+        ('here', 0.0),
+        ('remote1', 0.01),
+        ('remote2', 0.01),
+        ('here', 0.01),
+        ('remote1', 0.01),
+        ('remote2', 0.01),
     ]
     assert sorted(isLocal.calls) == ['here', 'remote1', 'remote2']  # asked once per broker, then remembered
 
@@ -529,7 +568,7 @@ def test_priorityBackupWithRandomizeShufflesWithinEachGroup():
     pairs = take(StompFailoverTransport(uri, rng=random.Random(9), isLocalHost=isLocal), 25)
     hosts = [host for (host, _) in pairs]
     for start in range(0, 25, 5):
-        passHosts = hosts[start:start + 5]
+        passHosts = hosts[start : start + 5]
         assert sorted(passHosts[:2]) == ['l1', 'l2']
         assert sorted(passHosts[2:]) == ['r1', 'r2', 'r3']
     transport = StompFailoverTransport(uri, rng=random.Random(9), isLocalHost=isLocal)
@@ -538,7 +577,9 @@ def test_priorityBackupWithRandomizeShufflesWithinEachGroup():
 
 def test_priorityUrisChooseThePriorityBrokersWithoutAskingIsLocalHost():
     isLocal = FakeIsLocalHost('a')
-    uri = 'failover:(tcp://a:1,tcp://b:2,tcp://c:3)?randomize=false,priorityBackup=true,priorityURIs=tcp://c:3,tcp://b:2'
+    uri = (
+        'failover:(tcp://a:1,tcp://b:2,tcp://c:3)?randomize=false,priorityBackup=true,priorityURIs=tcp://c:3,tcp://b:2'
+    )
     transport = StompFailoverTransport(uri, isLocalHost=isLocal)
     assert [host for (host, _) in take(transport, 6)] == ['b', 'c', 'a', 'b', 'c', 'a']
     assert isLocal.calls == []
@@ -593,7 +634,7 @@ def test_importingFailoverImportsNoSocketModule():
     reconnectDelayJitter=st.integers(0, 5000),
     randomize=st.booleans(),
     brokerCount=st.integers(1, 4),
-    seed=st.integers(0, 2 ** 32),
+    seed=st.integers(0, 2**32),
 )
 def test_delaysAreNeverNegativeNorAboveTheCap(
     initialReconnectDelay,
@@ -672,17 +713,24 @@ def test_aSubclassMayOverrideIsLocalHost():
 
 def test_brokerUriRoundTripsEachBrokerWithIpv6InBrackets() -> None:
     uri = StompFailoverUri('failover:(tcp://[::1]:61613,ssl://broker:61614,tcp://127.0.0.1:1)')
-    assert [brokerUri(broker) for broker in uri.brokers] == ['tcp://[::1]:61613', 'ssl://broker:61614', 'tcp://127.0.0.1:1']
+    assert [brokerUri(broker) for broker in uri.brokers] == [
+        'tcp://[::1]:61613',
+        'ssl://broker:61614',
+        'tcp://127.0.0.1:1',
+    ]
     assert [hostPort(broker) for broker in uri.brokers] == ['[::1]:61613', 'broker:61614', '127.0.0.1:1']
 
 
-@pytest.mark.parametrize('query', [
-    'initialReconnectDelay=100,maxReconnectDelay=3000,backOffMultiplier=1.7',
-    'initialReconnectDelay=5000,maxReconnectDelay=300',
-    'initialReconnectDelay=0',
-    'useExponentialBackOff=false,initialReconnectDelay=20',
-    'initialReconnectDelay=10,maxReconnectDelay=200,reconnectDelayJitter=50',
-])
+@pytest.mark.parametrize(
+    'query',
+    [
+        'initialReconnectDelay=100,maxReconnectDelay=3000,backOffMultiplier=1.7',
+        'initialReconnectDelay=5000,maxReconnectDelay=300',
+        'initialReconnectDelay=0',
+        'useExponentialBackOff=false,initialReconnectDelay=20',
+        'initialReconnectDelay=10,maxReconnectDelay=200,reconnectDelayJitter=50',
+    ],
+)
 def test_reconnectDelayIsTheTransportsScheduleAsAPureFunction(query: str) -> None:
     uri = f'failover:(tcp://a:1,tcp://b:2)?randomize=false,startupMaxReconnectAttempts=-1,{query}'
     transport = StompFailoverTransport(uri, rng=random.Random(7))  # the rng draws only the jitter here

@@ -37,8 +37,12 @@ def test_escapesCarriageReturnOnlyIn12():
 
 @pytest.mark.parametrize(
     ('version', 'command'),
-    [(version, command) for version in (V10, V11, V12) for command in sorted(StompSpec.COMMANDS_ESCAPE_EXCLUDED)
-     if command in StompSpec.COMMANDS[version]],
+    [
+        (version, command)
+        for version in (V10, V11, V12)
+        for command in sorted(StompSpec.COMMANDS_ESCAPE_EXCLUDED)
+        if command in StompSpec.COMMANDS[version]
+    ],
 )
 def test_neverEscapesConnectFrames(version, command):
     frame = StompFrame(command, {'login': 'a\\b', 'host': 'x:y'}, version=version)

@@ -90,7 +90,7 @@ def test_anyChunkingYieldsTheSameFrames(case, sizes, beats):
     index = 0
     while offset < len(wire):
         size = sizes[index % len(sizes)]
-        pieces.append(wire[offset:offset + size])
+        pieces.append(wire[offset : offset + size])
         offset += size
         index += 1
     chunked = []
@@ -103,10 +103,26 @@ def test_anyChunkingYieldsTheSameFrames(case, sizes, beats):
 
 _SOUP = st.lists(
     st.one_of(
-        st.sampled_from([
-            b'\n', b'\r\n', b'\x00', b':', b'\\', b'\\c', b'\\r', b'MESSAGE\n', b'SEND\n', b'CONNECTED\n',
-            b'version:1.1\n', b'version:1.2\n', b'content-length:', b'content-length:5\n', b'\n\n', b'\xff',
-        ]),
+        st.sampled_from(
+            [
+                b'\n',
+                b'\r\n',
+                b'\x00',
+                b':',
+                b'\\',
+                b'\\c',
+                b'\\r',
+                b'MESSAGE\n',
+                b'SEND\n',
+                b'CONNECTED\n',
+                b'version:1.1\n',
+                b'version:1.2\n',
+                b'content-length:',
+                b'content-length:5\n',
+                b'\n\n',
+                b'\xff',
+            ]
+        ),
         st.binary(max_size=20),
     ),
     max_size=40,
@@ -120,7 +136,7 @@ def test_garbageGivesFramesHeartBeatsOrFrameErrorOnly(data, version, chunk):
     parser = StompParser(version, maxFrameSize=maxFrameSize, maxHeaderSize=maxHeaderSize, maxHeaders=4)
     try:
         for offset in range(0, len(data), chunk):
-            parser.add(data[offset:offset + chunk])
+            parser.add(data[offset : offset + chunk])
             assert parser._buffered() <= maxFrameSize + 2 * chunk + 2
             for item in iter(parser.get, parser.SENTINEL):
                 assert isinstance(item, (StompFrame, StompHeartBeat))

@@ -322,9 +322,7 @@ def test_stateErrorMessageForSend():
     assert str(info.value) == "Cannot handle command 'send' in state 'disconnected' (only in states 'connected')"
 
 
-@pytest.mark.parametrize(
-    'command', ['send', 'subscribe', 'begin', 'ack', 'nack', 'beat', 'disconnect', 'connected']
-)
+@pytest.mark.parametrize('command', ['send', 'subscribe', 'begin', 'ack', 'nack', 'beat', 'disconnect', 'connected'])
 def test_uncheckedSessionBuildsFramesInAnyState(command):
     session = sessionIn('disconnected', check=False)
     result = CALLS[command](session)
@@ -491,7 +489,7 @@ def test_replayedSubscriptionKeepsItsTokenWhenTheNextConnectionIsOneZero():
     session.close(flush=False)
     session.connect()
     session.connected(connectedFrame(V10))
-    (destination, headers, receipt, context), = session.replay()
+    ((destination, headers, receipt, context),) = session.replay()
     frame, again = session.subscribe(destination, headers, receipt, context)
     assert again == token == ('id', '/queue/a')
     assert bytes(frame) == b'SUBSCRIBE\nid:/queue/a\ndestination:/queue/a\n\n\x00'

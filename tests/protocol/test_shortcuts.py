@@ -23,7 +23,7 @@ V10, V11, V12 = StompSpec.VERSION_1_0, StompSpec.VERSION_1_1, StompSpec.VERSION_
 def feedBytes(parser: StompParser, wire: bytes) -> list:
     frames = []
     for index in range(len(wire)):
-        parser.add(wire[index:index + 1])
+        parser.add(wire[index : index + 1])
         assert parser.canRead() == (parser.canRead() is True)  # canRead twice: nothing consumed
         frames.extend(iter(parser.get, parser.SENTINEL))
     return frames
@@ -121,7 +121,7 @@ def test_oneByteAtATimeGivesWhatTheWholeWireGives(wire, version):
         try:
             if chunked:
                 for index in range(len(wire)):
-                    parser.add(wire[index:index + 1])
+                    parser.add(wire[index : index + 1])
                     frames.extend(iter(parser.get, parser.SENTINEL))
             else:
                 parser.add(wire)
@@ -221,7 +221,7 @@ def test_chunksOfAnyBufferTypeWhileWaiting(kind):
     parser = StompParser(V12)
     frames: list = []
     for index in range(0, len(wire), 3):
-        parser.add(kind(wire[index:index + 3]))
+        parser.add(kind(wire[index : index + 3]))
         frames.extend(iter(parser.get, parser.SENTINEL))
     assert frames == [
         StompFrame(StompSpec.MESSAGE, {'destination': '/q'}, b'hello'),

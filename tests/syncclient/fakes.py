@@ -220,4 +220,3 @@ class AutoBroker:
             sock.close()
         for thread in self._threads:
             thread.join(5)
-

@@ -93,7 +93,9 @@ def test_failoverWalksBrokersSleepingEachDelay(network, caplog):
 def test_givingUpRaisesConnectTimeoutChainedFromLastError(network):
     refused = ConnectionRefusedError(111, 'Connection refused')
     network.plan = [refused, refused]
-    client, sleeps, _ = makeClient(network, uri='failover:(tcp://a:1)?startupMaxReconnectAttempts=1,initialReconnectDelay=50')
+    client, sleeps, _ = makeClient(
+        network, uri='failover:(tcp://a:1)?startupMaxReconnectAttempts=1,initialReconnectDelay=50'
+    )
     with pytest.raises(StompConnectTimeout) as info:
         client.connect()
     assert isinstance(info.value.__cause__, StompConnectionError)

@@ -199,7 +199,7 @@ def test_absurdServerHeartBeatNeverReachesSelectAsOverflow(network):
     assert client.receiveFrame().body == b'hello'
 
 
-@pytest.mark.parametrize('timeout', [1e20, float('inf'), 10.0 ** 10])
+@pytest.mark.parametrize('timeout', [1e20, float('inf'), 10.0**10])
 def test_transportCanReadTakesAnyTimeout(network, timeout):
     network.plan = [wire('MESSAGE', {'destination': '/queue/a'}, b'x')]
     transport = network.transportFactory('broker.test', 61613, None)

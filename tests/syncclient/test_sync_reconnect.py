@@ -132,8 +132,9 @@ def test_framesTheProgramBuiltOrDroppedAreNotTracked(network):
     network.peers[-1].frames()
     from stompest.protocol.frame import StompFrame
 
-    built = StompFrame('MESSAGE', {'destination': '/queue/a', 'message-id': 'm9', 'subscription': 'in', 'ack': 'a9'},
-                       version='1.2')
+    built = StompFrame(
+        'MESSAGE', {'destination': '/queue/a', 'message-id': 'm9', 'subscription': 'in', 'ack': 'a9'}, version='1.2'
+    )
     client.ack(built)  # never received: sent as asked (2.3 programs and tests do this)
     [ack] = network.peers[-1].frames()
     assert ack.headers == {'id': 'a9'}

@@ -106,7 +106,7 @@ def test_tickSendsHeartBeatsAndDropsASilentClient():
     assert peer.read() == [StompHeartBeat()]
     clock.now = 101.5
     peer.connection.receive(b'\n\n')  # the client's heart-beat (the parser reads the first EOL after
-    assert peer.connection.beats == 1   # a frame as part of that frame: the second one counts)
+    assert peer.connection.beats == 1  # a frame as part of that frame: the second one counts)
     assert peer.connection.nextDeadline() == 101.0  # the broker's next beat is overdue
     peer.connection.tick()
     assert peer.read() == [StompHeartBeat()]

@@ -23,7 +23,11 @@ def test_theExampleRunsAsAProgram():
     env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get('PYTHONPATH', ''))
     result = subprocess.run(
         [sys.executable, os.path.join(ROOT, 'examples', 'testing_order_handler.py')],
-        capture_output=True, text=True, timeout=120, env=env, cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+        cwd=ROOT,
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert '4 passed' in result.stdout
@@ -34,12 +38,15 @@ def test_theExampleRunsAsAProgram():
 
 def runAgainstLoopback(program: str) -> tuple[str, LoopbackServer]:
     with LoopbackServer() as server:
-        env = dict(os.environ, STOMP_URI=server.uri,
-                   PYTHONPATH=ROOT + os.pathsep + os.environ.get('PYTHONPATH', ''))
+        env = dict(os.environ, STOMP_URI=server.uri, PYTHONPATH=ROOT + os.pathsep + os.environ.get('PYTHONPATH', ''))
         env.pop('STOMP_HOST', None)
         result = subprocess.run(
             [sys.executable, os.path.join(ROOT, 'examples', program)],
-            capture_output=True, text=True, timeout=120, env=env, cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env=env,
+            cwd=ROOT,
         )
     assert result.returncode == 0, result.stdout + result.stderr
     return result.stdout, server
@@ -60,7 +67,8 @@ def test_quickstartSyncStopsOnItsOwnAndSaysWhatItDid():
     lines = output.splitlines()
     assert lines[0].startswith(f'connected to tcp://127.0.0.1:{server.port} (STOMP 1.2, session session-1)')
     assert [line for line in lines if line.startswith('received')] == [
-        f"received 'message {n}' and acknowledged it" for n in (1, 2, 3)]
+        f"received 'message {n}' and acknowledged it" for n in (1, 2, 3)
+    ]
     assert lines[-1] == 'disconnected after 3 messages'
     checkEverythingAcknowledged(server)
 

@@ -16,7 +16,9 @@ def importedBy(module: str) -> list[str]:
     code = f'import sys, json; import {module}; print(json.dumps(sorted(sys.modules)))'
     result = subprocess.run(
         [sys.executable, '-I', '-c', f'import sys; sys.path.insert(0, {ROOT!r}); {code}'],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     return json.loads(result.stdout)
 

@@ -87,7 +87,10 @@ def test_clientAckIsCumulativeAndTheRestIsRedeliveredAfterClose(server):
     again.subscribe(QUEUE, {StompSpec.ACK_HEADER: StompSpec.ACK_CLIENT_INDIVIDUAL, StompSpec.ID_HEADER: 's'})
     redelivered = receive(again)
     assert (redelivered.body, redelivered.headers['redelivered'], redelivered.headers['x-delivery-count']) == (
-        b'3', 'true', '1')
+        b'3',
+        'true',
+        '1',
+    )
     again.ack(redelivered)
     finish(again)
 

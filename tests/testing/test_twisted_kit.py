@@ -47,8 +47,9 @@ class Rig:
         self.uri = uri
 
     def client(self, **options: object) -> Stomp:
-        return Stomp(StompConfig(self.uri, version='1.2'), endpointFactory=self.endpoints, reactor=self.reactor,
-                     **options)  # type: ignore[arg-type]
+        return Stomp(
+            StompConfig(self.uri, version='1.2'), endpointFactory=self.endpoints, reactor=self.reactor, **options
+        )  # type: ignore[arg-type]
 
     def connect(self, client: Stomp, **options: object) -> Stomp:
         connecting = client.connect(**options)  # type: ignore[arg-type]
@@ -74,8 +75,11 @@ def rig() -> Rig:
 def test_connectSubscribeReceiveAckDisconnect(rig):
     client = rig.connect(rig.client())
     received = []
-    client.subscribe(QUEUE, {'ack': 'client-individual', 'id': 's'},
-                     listener=SubscriptionListener(lambda c, frame: received.append(frame.body)))
+    client.subscribe(
+        QUEUE,
+        {'ack': 'client-individual', 'id': 's'},
+        listener=SubscriptionListener(lambda c, frame: received.append(frame.body)),
+    )
     rig.broker.send(QUEUE, b'hello')
     rig.run()
     assert received == [b'hello']
@@ -101,8 +105,9 @@ def test_whatTheClientSendsIsRoutedToOtherClients(rig):
 def test_clientAckModeAcksCumulatively(rig):
     client = rig.connect(rig.client())
     frames = []
-    client.subscribe(QUEUE, {'ack': 'client', 'id': 's'},
-                     listener=SubscriptionListener(lambda c, f: frames.append(f), ack=False))
+    client.subscribe(
+        QUEUE, {'ack': 'client', 'id': 's'}, listener=SubscriptionListener(lambda c, f: frames.append(f), ack=False)
+    )
     for body in (b'1', b'2', b'3'):
         rig.broker.send(QUEUE, body)
     rig.run()
@@ -127,7 +132,9 @@ def test_nackRedeliversWithRedeliveredAndDeliveryCount(rig):
     rig.broker.send(QUEUE, b'flaky')
     rig.run()
     assert [(f.body, f.headers.get('redelivered'), f.headers.get('x-delivery-count')) for f in frames] == [
-        (b'flaky', None, None), (b'flaky', 'true', '1')]
+        (b'flaky', None, None),
+        (b'flaky', 'true', '1'),
+    ]
     rig.finish(client)
 
 
@@ -137,8 +144,11 @@ def test_failedHandlerForwardsToTheErrorDestination(rig):
     def handler(connection, frame):
         raise ValueError('cannot parse')
 
-    client.subscribe(QUEUE, {'ack': 'client-individual', 'id': 's'},
-                     listener=SubscriptionListener(handler, errorDestination='/queue/errors'))
+    client.subscribe(
+        QUEUE,
+        {'ack': 'client-individual', 'id': 's'},
+        listener=SubscriptionListener(handler, errorDestination='/queue/errors'),
+    )
     rig.broker.send(QUEUE, b'garbage')
     rig.run()
     assert rig.broker.bodies('/queue/errors') == [b'garbage']
@@ -150,8 +160,11 @@ def test_droppedConnectionRedeliversAfterAutoReconnect():
     rig = Rig('failover:(tcp://broker.test:61613)?initialReconnectDelay=100,randomize=false')
     client = rig.connect(rig.client(autoReconnect=True))
     frames = []
-    client.subscribe(QUEUE, {'ack': 'client-individual', 'id': 's'},
-                     listener=SubscriptionListener(lambda c, f: frames.append(f), ack=False))
+    client.subscribe(
+        QUEUE,
+        {'ack': 'client-individual', 'id': 's'},
+        listener=SubscriptionListener(lambda c, f: frames.append(f), ack=False),
+    )
     rig.broker.send(QUEUE, b'unfinished')
     rig.run()
     first = rig.endpoints.link
@@ -238,8 +251,11 @@ def test_refusedLogin():
 def test_transactionCommitAppliesSendAndAckTogether(rig):
     client = rig.connect(rig.client())
     frames = []
-    client.subscribe(QUEUE, {'ack': 'client-individual', 'id': 's'},
-                     listener=SubscriptionListener(lambda c, f: frames.append(f), ack=False))
+    client.subscribe(
+        QUEUE,
+        {'ack': 'client-individual', 'id': 's'},
+        listener=SubscriptionListener(lambda c, f: frames.append(f), ack=False),
+    )
     rig.broker.send(QUEUE, b'order')
     rig.run()
     transaction = result(client.begin('t1'))
@@ -281,8 +297,9 @@ def test_withheldReceiptTimesOut():
 def test_deadLetterPolicy():
     rig = Rig(maxRedeliveries=1)
     client = rig.connect(rig.client())
-    client.subscribe(QUEUE, {'ack': 'client-individual', 'id': 's'},
-                     listener=SubscriptionListener(lambda c, f: c.nack(f), ack=False))
+    client.subscribe(
+        QUEUE, {'ack': 'client-individual', 'id': 's'}, listener=SubscriptionListener(lambda c, f: c.nack(f), ack=False)
+    )
     rig.broker.send(QUEUE, b'poison')
     rig.run()
     assert rig.broker.bodies(DEAD_LETTER_QUEUE) == [b'poison']

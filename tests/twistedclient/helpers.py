@@ -76,8 +76,13 @@ class FakeBroker(BrokerProtocol):
         session: str = 'session-1',
     ) -> None:
         broker = MemoryBroker(
-            versions=[v for v in StompSpec.VERSIONS if v <= version], heartBeats=heartBeats, strictAcks=False,
-            topicPrefixes=('',), closeOnDisconnect=False, frameTrailer=b'', server='fake/1.0',
+            versions=[v for v in StompSpec.VERSIONS if v <= version],
+            heartBeats=heartBeats,
+            strictAcks=False,
+            topicPrefixes=('',),
+            closeOnDisconnect=False,
+            frameTrailer=b'',
+            server='fake/1.0',
         )
         broker.answerConnect, broker.answerReceipts, broker.refuse = answerConnect, answerReceipts, refuse
         super().__init__(broker)

@@ -48,7 +48,10 @@ def consume(ackValue: bytes, extraListener: Listener | None = None, version: str
     link.pump()
     before = len(link.clientTransport.writes)
     message = (
-        b'MESSAGE\nsubscription:sub-1\ndestination:/queue/in\nmessage-id:' + ackValue + b'\\c9\nack:' + ackValue
+        b'MESSAGE\nsubscription:sub-1\ndestination:/queue/in\nmessage-id:'
+        + ackValue
+        + b'\\c9\nack:'
+        + ackValue
         + b'\ncontent-length:2\n\nhi\x00\n'
     )
     link.brokerTransport.write(message)

@@ -71,8 +71,11 @@ def test_theTableMovesAndRefusesIllegalMoves():
     lifecycle = Lifecycle()
     assert lifecycle.phase == IDLE
     assert lifecycle.move('connect') == CONNECTING
-    with pytest.raises(StompProtocolError, match=r"Cannot handle event 'reconnected' in phase 'connecting' "
-                                                 r"\(only in phases 'reconnecting'\)"):
+    with pytest.raises(
+        StompProtocolError,
+        match=r"Cannot handle event 'reconnected' in phase 'connecting' "
+        r"\(only in phases 'reconnecting'\)",
+    ):
         lifecycle.move('reconnected')
     assert lifecycle.phase == CONNECTING  # a refused move changes nothing
     assert lifecycle.history == [(IDLE, 'connect', CONNECTING)]
@@ -101,8 +104,10 @@ def test_connectingThenConnectedThenDisconnectingThenIdle():
     link.pump()
     successOf(disconnecting)
     assert finished(reactor, client) == [
-        (IDLE, 'connect', CONNECTING), (CONNECTING, 'connected', CONNECTED),
-        (CONNECTED, 'disconnect', DISCONNECTING), (DISCONNECTING, 'closed', IDLE),
+        (IDLE, 'connect', CONNECTING),
+        (CONNECTING, 'connected', CONNECTED),
+        (CONNECTED, 'disconnect', DISCONNECTING),
+        (DISCONNECTING, 'closed', IDLE),
     ]
 
 

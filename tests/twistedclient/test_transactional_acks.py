@@ -18,8 +18,12 @@ from .helpers import FakeBroker, FakeEndpoints, failureOf, successOf
 def consumer(check: bool = True, **options):
     reactor = MemoryReactorClock()
     endpoints = FakeEndpoints()
-    client = Stomp(StompConfig('tcp://broker.invalid:61613', version='1.2', check=check),
-                   endpointFactory=endpoints, reactor=reactor, **options)
+    client = Stomp(
+        StompConfig('tcp://broker.invalid:61613', version='1.2', check=check),
+        endpointFactory=endpoints,
+        reactor=reactor,
+        **options,
+    )
     connecting = client.connect()
     link = endpoints.attempts[0].succeed(FakeBroker())
     successOf(connecting)

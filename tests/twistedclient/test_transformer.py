@@ -26,12 +26,23 @@ def upper(client, frame):
 class Rig:
     """A connected client, its fake broker, and a transformer subscribed to IN."""
 
-    def __init__(self, handler=upper, headers=None, uri='tcp://broker.invalid:61613', answerReceipts=True,
-                 clientOptions=None, **options):
+    def __init__(
+        self,
+        handler=upper,
+        headers=None,
+        uri='tcp://broker.invalid:61613',
+        answerReceipts=True,
+        clientOptions=None,
+        **options,
+    ):
         self.reactor = MemoryReactorClock()
         self.endpoints = FakeEndpoints()
-        self.client = Stomp(StompConfig(uri, version='1.2'), endpointFactory=self.endpoints, reactor=self.reactor,
-                            **(clientOptions or {}))
+        self.client = Stomp(
+            StompConfig(uri, version='1.2'),
+            endpointFactory=self.endpoints,
+            reactor=self.reactor,
+            **(clientOptions or {}),
+        )
         connecting = self.client.connect()
         self.link = self.endpoints.attempts[0].succeed(FakeBroker(answerReceipts=answerReceipts))
         successOf(connecting)
@@ -98,8 +109,7 @@ def test_prefetchGivenByTheUserIsKept():
 def test_anotherAckModeIsRefused():
     reactor = MemoryReactorClock()
     endpoints = FakeEndpoints()
-    client = Stomp(StompConfig('tcp://broker.invalid:61613', version='1.2'), endpointFactory=endpoints,
-                   reactor=reactor)
+    client = Stomp(StompConfig('tcp://broker.invalid:61613', version='1.2'), endpointFactory=endpoints, reactor=reactor)
     connecting = client.connect()
     endpoints.attempts[0].succeed()
     successOf(connecting)
@@ -181,8 +191,13 @@ def test_connectionLossForgetsTheTransactionAndRedeliveriesComeThrough():
             return waiting.addCallback(lambda _: upper(client, frame))
         return upper(client, frame)
 
-    rig = Rig(handler, uri='failover:(tcp://a:1)?initialReconnectDelay=0,maxReconnectAttempts=3', batch=3,
-              linger=1000, clientOptions={'autoReconnect': True})
+    rig = Rig(
+        handler,
+        uri='failover:(tcp://a:1)?initialReconnectDelay=0,maxReconnectAttempts=3',
+        batch=3,
+        linger=1000,
+        clientOptions={'autoReconnect': True},
+    )
     rig.deliver(2)  # open transaction, 2 inputs written
     rig.deliver(1, slow='true')  # handler still running
     assert rig.transformer.handling == 1 and rig.frames('COMMIT') == []
