@@ -44,6 +44,11 @@ except ImportError:  # not landed yet
     commands = None  # type: ignore[assignment]
 
 QUICK = '--quick' in sys.argv
+#: ``--json PATH``: also write the frames/s figures as JSON in the shape that docs/data/bench_parser.json
+#: has (the docs draw their parser chart from that file; copy a run's output there to redraw it).
+JSON_PATH = sys.argv[sys.argv.index('--json') + 1] if '--json' in sys.argv[:-1] else None
+#: the cases for --json: {"name", "unit", "results": {client: value}}, in the order measured
+CASES: list[dict[str, object]] = []
 REPEAT = 3 if QUICK else 5
 
 
@@ -186,6 +191,16 @@ def compareParsers(title: str, wire: bytes, chunkSize: int, count: int, target: 
     oursTime = best(lambda: stompestConsume(chunks))
     theirsTime = best(lambda: stompPyConsume(chunks))
     ratio = theirsTime / oursTime
+    CASES.append(
+        {
+            'name': f'Parsing {title}, {chunkSize}-byte chunks',
+            'unit': 'frames/s',
+            'results': {
+                'stompest StompParser': round(count / oursTime),
+                'stomp.py 9 transport + parse_frame': round(count / theirsTime),
+            },
+        }
+    )
     print(f'\n## {title} ({count} frames, {len(wire)} bytes, {chunkSize}-byte chunks)')
     row('', 'frames/s', 'MiB/s', '')
     row('stompest StompParser', f'{count / oursTime:,.0f}', f'{len(wire) / oursTime / 2**20:,.1f}')
@@ -214,9 +229,20 @@ def linearSmallFrames() -> None:
         assert len(stompestParse(chunks)) == n
         elapsed = best(lambda chunks=chunks: stompestConsume(chunks), 3)
         row(f'{n} ({len(chunks)} chunks)', f'{elapsed * 1e3:.1f}', f'{elapsed * 1e6 / n:.2f}', f'{n / elapsed:,.0f}')
+    ours = n / elapsed
     chunks = chunked(messageWire(count), 1)
     elapsed = best(lambda: stompPyConsume(chunks), 1)
     print(f'(stomp.py, {count} frames 1 byte at a time, for reference: {count / elapsed:,.0f} frames/s)')
+    CASES.append(
+        {
+            'name': 'Small MESSAGE frames fed one byte at a time',
+            'unit': 'frames/s',
+            'results': {
+                'stompest StompParser': round(ours),
+                'stomp.py 9 transport + parse_frame': round(count / elapsed),
+            },
+        }
+    )
 
 
 def linearOneByteBodies() -> None:
@@ -314,6 +340,13 @@ def serialisation() -> None:
             print(f'{name} vs stomp.py send: {ratio:.2f}x (target >= 2x): {"met" if ratio >= 2 else "MISSED"}')
     ratio = results['stompest bytes(StompFrame(...))'] / results['stomp.py pack(convert_frame(Frame))']
     print(f'stompest bytes(StompFrame(...)) vs bare convert_frame: {ratio:.2f}x')
+    CASES.append(
+        {
+            'name': 'Serialising SEND frames (5 headers, 100 B body, STOMP 1.2)',
+            'unit': 'frames/s',
+            'results': {name: round(value) for name, value in results.items()},
+        }
+    )
 
 
 def machine() -> None:
@@ -346,6 +379,16 @@ def main() -> None:
     linearOneByteBodies()
     peakMemory()
     serialisation()
+    if JSON_PATH is not None:
+        import json
+
+        when = time.strftime('%Y-%m-%d %H:%M')
+        source = f'tests/benchmarks/bench_parser.py --json, {when}, nproc={os.cpu_count()}, '
+        source += f'Python {platform.python_version()}; each figure the best of {REPEAT} timings'
+        with open(JSON_PATH, 'w') as out:
+            json.dump({'source': source, 'cases': CASES}, out, indent=1)
+            out.write('\n')
+        print(f'\n# wrote {JSON_PATH}')
 
 
 if __name__ == '__main__':
