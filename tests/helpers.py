@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 from typing import Any
+
+#: The repository root, first on ``sys.path`` of the fresh interpreters :func:`importedBy` starts.
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def feed(parser: Any, data: bytes, chunk: int | None = None) -> list[Any]:
@@ -14,3 +21,18 @@ def feed(parser: Any, data: bytes, chunk: int | None = None) -> list[Any]:
         parser.add(piece)
         result.extend(iter(parser.get, parser.SENTINEL))
     return result
+
+
+def importedBy(module: str) -> list[str]:
+    """Every module name in ``sys.modules`` after ``import module`` in a fresh interpreter
+    (``-I``, this checkout first on the path), so modules other tests loaded cannot hide what
+    ``module`` pulls in."""
+    code = f'import sys, json; import {module}; print(json.dumps(sorted(sys.modules)))'
+    result = subprocess.run(
+        [sys.executable, '-I', '-c', f'import sys; sys.path.insert(0, {ROOT!r}); {code}'],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    modules: list[str] = json.loads(result.stdout)
+    return modules

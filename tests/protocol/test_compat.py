@@ -15,7 +15,7 @@ import stompest.protocol
 from stompest.config import StompConfig
 from stompest.protocol import StompFrame, StompSpec
 from stompest.util import checkattr, cloneFrame, filterReservedHeaders
-from tests.protocol.test_layering import ROOT
+from tests.helpers import ROOT
 
 
 def loadedAfter(code: str) -> list[str]:

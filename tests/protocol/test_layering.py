@@ -7,32 +7,17 @@ which drags in socket, select, ssl or threading on CPython 3.10+.
 
 from __future__ import annotations
 
-import json
-import os
 import pkgutil
-import subprocess
-import sys
 
 import pytest
 
 import stompest.protocol
+from tests.helpers import importedBy
 
 FORBIDDEN = ('twisted', 'socket', 'ssl', 'select', 'threading', 'stompest.sync', 'stompest.twisted')
 MODULES = ['stompest.protocol'] + [
     f'stompest.protocol.{info.name}' for info in pkgutil.iter_modules(stompest.protocol.__path__)
 ]
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-
-def importedBy(module: str) -> list[str]:
-    code = f'import sys, json; import {module}; print(json.dumps(sorted(sys.modules)))'
-    result = subprocess.run(
-        [sys.executable, '-I', '-c', f'import sys; sys.path.insert(0, {ROOT!r}); {code}'],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return json.loads(result.stdout)
 
 
 def test_theProtocolSubmodulesAreAllChecked():

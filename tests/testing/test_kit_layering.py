@@ -2,25 +2,11 @@
 
 from __future__ import annotations
 
-import json
 import os
-import subprocess
-import sys
 
 from setuptools import find_packages
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-
-def importedBy(module: str) -> list[str]:
-    code = f'import sys, json; import {module}; print(json.dumps(sorted(sys.modules)))'
-    result = subprocess.run(
-        [sys.executable, '-I', '-c', f'import sys; sys.path.insert(0, {ROOT!r}); {code}'],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return json.loads(result.stdout)
+from tests.helpers import ROOT, importedBy
 
 
 def test_theBrokerCoreLoadsNoTwistedNoSocketAndNoClient():
