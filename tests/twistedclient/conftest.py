@@ -1,29 +1,5 @@
 """Fixtures of the Twisted client tests: every test ends with no Deferred failure left unhandled."""
 
-from __future__ import annotations
+from tests.twistedfixtures import noUnhandledErrors
 
-import gc
-from collections.abc import Iterator
-from typing import Any
-
-import pytest
-from twisted.logger import globalLogPublisher
-
-
-@pytest.fixture(autouse=True)
-def noUnhandledErrors() -> Iterator[list[Any]]:
-    """Collect Twisted log events carrying a failure (e.g. "Unhandled error in Deferred");
-    the test fails if any was logged."""
-    events: list[Any] = []
-
-    def observer(event: dict[str, Any]) -> None:
-        if event.get('log_failure') is not None or event.get('isError'):
-            events.append(event)
-
-    globalLogPublisher.addObserver(observer)
-    try:
-        yield events
-        gc.collect()
-    finally:
-        globalLogPublisher.removeObserver(observer)
-    assert not events, [str(event.get('log_failure') or event) for event in events]
+__all__ = ['noUnhandledErrors']
