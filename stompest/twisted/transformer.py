@@ -25,10 +25,23 @@ at COMMIT, so a crash in the middle can leave outputs whose inputs come back: at
 
 Rules:
 
-* The subscription is made ``ack:client-individual`` and gets a prefetch (ActiveMQ
-  ``activemq.prefetchSize``, RabbitMQ ``prefetch-count``; each broker ignores the other's header)
-  of ``prefetch`` (default ``batch * (maxTransactions + 1)``) unless the headers given to
-  ``subscribe`` set one. Another ack mode is refused.
+* The subscription gets a prefetch (ActiveMQ ``activemq.prefetchSize``, RabbitMQ
+  ``prefetch-count``; each broker ignores the other's header) of ``prefetch`` (default
+  ``batch * (maxTransactions + 1)``) unless the headers given to ``subscribe`` set one.
+* Acknowledgements, by the subscription's ack mode (``ackMode``, or the ``ack`` header given to
+  ``subscribe``; by default ``client`` on ActiveMQ Classic, told by the CONNECTED ``server``
+  header, and ``client-individual`` elsewhere; ``auto`` is refused):
+
+  - ``client-individual``: every input is ACKed on its own inside the transaction, in the order
+    the handlers finish.
+  - ``client`` (cumulative): a transaction holds the inputs in the order they arrived and carries
+    one ACK, of its last input, written just before the COMMIT; that ACK covers exactly the inputs
+    of the transaction (every earlier one is in an earlier transaction). An input whose handler
+    is still running holds back the inputs after it. Why the default on ActiveMQ: ActiveMQ 5.17's
+    STOMP layer keeps every transactionally ACKed ``client-individual`` message of a subscription
+    in a list it never empties, and scans that list for every dispatched message at each COMMIT,
+    so a long-running transformer slows down quadratically and the broker's heap fills;
+    ``client`` acks are cleared at each COMMIT (docs/benchmarks-pipeline.rst has the figures).
 * At most ``maxTransactions`` COMMITs wait for their RECEIPT. Beyond that, finished inputs wait
   (in memory, bounded by the prefetch) and are not acknowledged, so the broker stops delivering:
   that is the back-pressure. Reading is never paused, so RECEIPTs always get through.
@@ -43,7 +56,9 @@ Rules:
   replayed subscription brings them back).
 * A graceful stop (:meth:`TransactionalTransformer.stop`, called by ``client.disconnect()``) takes
   no new input, cancels the handlers still running, commits what is complete and waits for those
-  receipts (at most ``timeout`` seconds; an open transaction left then is ABORTed).
+  receipts (at most ``timeout`` seconds; an open transaction left then is ABORTed). With
+  cumulative acks, "complete" ends at the first input whose handler was cancelled or failed
+  without an error destination: the inputs after it stay unacknowledged and come back.
 """
 
 from __future__ import annotations
@@ -66,13 +81,25 @@ from stompest.twisted.util import errorDestinationHeaders, withTimeout
 if TYPE_CHECKING:
     from stompest.twisted.client import Stomp
 
-__all__ = ['Output', 'TransactionalTransformer']
+__all__ = ['Output', 'TransactionalTransformer', 'defaultAckMode']
 
 log = logging.getLogger(__name__)
 
 _TRANSACTION = StompSpec.TRANSACTION_HEADER
 _PERSISTENT = StompSpec.PERSISTENT_HEADER
 _PREFETCH_HEADERS = (StompSpec.ACTIVEMQ_PREFETCH_SIZE_HEADER, StompSpec.RABBITMQ_PREFETCH_COUNT_HEADER)
+_ACK_MODES = (StompSpec.ACK_CLIENT, StompSpec.ACK_CLIENT_INDIVIDUAL)
+_ACTIVEMQ_CLASSIC = 'ActiveMQ/'  # the CONNECTED server header's start (Artemis says 'ActiveMQ-Artemis/')
+
+
+def defaultAckMode(server: str | None) -> str:
+    """The ack mode a transformer uses on a broker whose CONNECTED ``server`` header is
+    ``server``: ``client`` (one cumulative ACK per transaction) on ActiveMQ Classic, whose
+    ``client-individual`` transactional ACKs cost it more at every COMMIT (see the module
+    documentation), and ``client-individual`` on every other broker."""
+    if server and server.startswith(_ACTIVEMQ_CLASSIC):
+        return StompSpec.ACK_CLIENT
+    return StompSpec.ACK_CLIENT_INDIVIDUAL
 
 
 class Output(NamedTuple):
@@ -84,13 +111,27 @@ class Output(NamedTuple):
 
 
 class _Transaction:
-    __slots__ = ('id', 'count', 'timer', 'due')
+    __slots__ = ('id', 'count', 'timer', 'due', 'last')
 
     def __init__(self, transaction: str) -> None:
         self.id = transaction
         self.count = 0  # inputs acknowledged in it
         self.timer: Any = None  # the linger call
         self.due = False  # linger expired (or stopping): commit as soon as a slot is free
+        self.last: StompFrame | None = None  # cumulative acks: the input the one ACK names
+
+
+class _Input:
+    """One input waiting to be written: its MESSAGE and the frames to write for it. With
+    cumulative acks an input waits here from its arrival, ``sends`` being ``None`` while its
+    handler runs; ``dropped`` marks one that will never be written (it blocks those after it)."""
+
+    __slots__ = ('frame', 'sends', 'dropped')
+
+    def __init__(self, frame: StompFrame, sends: list[StompFrame] | None = None) -> None:
+        self.frame = frame
+        self.sends = sends
+        self.dropped = False
 
 
 class TransactionalTransformer(Listener):
@@ -109,6 +150,9 @@ class TransactionalTransformer(Listener):
     :param prefetch: the broker prefetch set on the subscription (default
         ``batch * (maxTransactions + 1)``, so the broker keeps every slot busy).
     :param onCommitted: ``onCommitted(count)`` after each COMMIT's RECEIPT, with its input count.
+    :param ackMode: ``'client'`` (one cumulative ACK per transaction) or ``'client-individual'``;
+        ``None`` picks by broker (:func:`defaultAckMode`). An ``ack`` header given to
+        ``subscribe`` wins.
     """
 
     def __init__(
@@ -122,7 +166,10 @@ class TransactionalTransformer(Listener):
         persistent: bool = True,
         prefetch: int | None = None,
         onCommitted: Callable[[int], Any] | None = None,
+        ackMode: str | None = None,
     ) -> None:
+        if ackMode is not None and ackMode not in _ACK_MODES:
+            raise ValueError(f'ackMode must be one of {_ACK_MODES} [ackMode={ackMode!r}]')
         if batch < 1:
             raise ValueError(f'batch must be at least 1 [batch={batch}]')
         if maxTransactions < 1:
@@ -137,11 +184,13 @@ class TransactionalTransformer(Listener):
         self._persistent = persistent
         self._prefetch = prefetch if prefetch is not None else batch * (maxTransactions + 1)
         self._onCommitted = onCommitted
+        self._ackMode = ackMode
+        self._cumulative = False  # set by onSubscribe: the subscription's ack mode is 'client'
         self._connection: Stomp | None = None
         self._generation = 0
         self._counter = 0
         self._handling: dict[defer.Deferred[Any], None] = {}
-        self._ready: deque[tuple[StompFrame, list[StompFrame]]] = deque()
+        self._ready: deque[_Input] = deque()
         self._open: _Transaction | None = None
         self._committing: dict[str, _Transaction] = {}
         self._stopping = False
@@ -169,9 +218,17 @@ class TransactionalTransformer(Listener):
         return len(self._committing)
 
     @property
+    def ackMode(self) -> str | None:
+        """The subscription's ack mode (``None`` before it is subscribed with no ``ackMode`` given)."""
+        if self._connection is None:
+            return self._ackMode
+        return StompSpec.ACK_CLIENT if self._cumulative else StompSpec.ACK_CLIENT_INDIVIDUAL
+
+    @property
     def pending(self) -> int:
-        """Finished inputs not yet written into a transaction (back-pressure holds them)."""
-        return len(self._ready)
+        """Finished inputs not yet written into a transaction (back-pressure, or with cumulative
+        acks an earlier input still being handled, holds them)."""
+        return sum(1 for item in self._ready if item.sends is not None)
 
     @property
     def handling(self) -> int:
@@ -184,12 +241,11 @@ class TransactionalTransformer(Listener):
         if context is not self:
             return
         headers = frame.headers
-        ackMode = headers.get(StompSpec.ACK_HEADER, StompSpec.ACK_CLIENT_INDIVIDUAL)
-        if ackMode != StompSpec.ACK_CLIENT_INDIVIDUAL:
-            raise ValueError(
-                f'A TransactionalTransformer needs ack mode {StompSpec.ACK_CLIENT_INDIVIDUAL!r}: {ackMode!r}'
-            )
-        headers[StompSpec.ACK_HEADER] = StompSpec.ACK_CLIENT_INDIVIDUAL
+        ackMode = headers.get(StompSpec.ACK_HEADER) or self._ackMode or defaultAckMode(connection.session.server)
+        if ackMode not in _ACK_MODES:
+            raise ValueError(f'A TransactionalTransformer needs ack mode {" or ".join(_ACK_MODES)}: {ackMode!r}')
+        headers[StompSpec.ACK_HEADER] = ackMode
+        self._cumulative = ackMode == StompSpec.ACK_CLIENT
         if not any(name in headers for name in _PREFETCH_HEADERS):
             for name in _PREFETCH_HEADERS:
                 headers[name] = str(self._prefetch)
@@ -203,6 +259,10 @@ class TransactionalTransformer(Listener):
         if self._stopping:
             return  # not acknowledged: the broker redelivers it
         generation = self._generation
+        slot = None
+        if self._cumulative:  # arrival order is ACK order: the slot waits from now on
+            slot = _Input(frame)
+            self._ready.append(slot)
         try:
             result = self._handler(connection, frame)
         except Exception:
@@ -211,9 +271,9 @@ class TransactionalTransformer(Listener):
             result = defer.Deferred.fromCoroutine(result)
         if isinstance(result, defer.Deferred):
             self._handling[result] = None
-            result.addBoth(self._handled, connection, frame, generation, result)
+            result.addBoth(self._handled, connection, frame, generation, result, slot)
             return
-        self._finished(connection, frame, result, generation)
+        self._finished(connection, frame, result, generation, slot)
 
     def onDisconnect(
         self, connection: Stomp, failure: BaseException | None, timeout: float | None
@@ -296,37 +356,51 @@ class TransactionalTransformer(Listener):
     # -- one input --------------------------------------------------------------------------------
 
     def _handled(
-        self, result: Any, connection: Stomp, frame: StompFrame, generation: int, handling: defer.Deferred[Any]
+        self,
+        result: Any,
+        connection: Stomp,
+        frame: StompFrame,
+        generation: int,
+        handling: defer.Deferred[Any],
+        slot: _Input | None,
     ) -> None:
         self._handling.pop(handling, None)
-        self._finished(connection, frame, result, generation)
+        self._finished(connection, frame, result, generation, slot)
 
-    def _finished(self, connection: Stomp, frame: StompFrame, result: Any, generation: int) -> None:
+    def _finished(
+        self, connection: Stomp, frame: StompFrame, result: Any, generation: int, slot: _Input | None
+    ) -> None:
         if generation != self._generation:
             if isinstance(result, Failure):
                 log.debug('Handler of an input from a lost connection failed: %s', result.getErrorMessage())
             return  # received on a connection that is gone: the broker redelivers it
+        sends = self._sends(connection, frame, result)
+        if slot is None:
+            if sends is not None:
+                self._ready.append(_Input(frame, sends))
+        elif sends is None:
+            slot.dropped = True  # never written: with cumulative acks nothing after it can be
+        else:
+            slot.sends = sends
+        self._pump()
+
+    def _sends(self, connection: Stomp, frame: StompFrame, result: Any) -> list[StompFrame] | None:
+        """The frames to write for an input whose handler gave ``result`` (``None``: write
+        nothing, the input stays unacknowledged)."""
         if self._stopping and isinstance(result, Failure) and result.check(defer.CancelledError):
-            return
-        session = connection.session
+            return None
         try:
             if isinstance(result, Failure):
-                sends = self._failedSends(connection, frame, result)
-                if sends is None:
-                    return
-            else:
-                sends = [self._build(session, output) for output in _outputs(result)]
+                return self._failedSends(connection, frame, result)
+            session = connection.session
+            return [self._build(session, output) for output in _outputs(result)]
         except Exception:
             failure = Failure()
             try:
-                sends = self._failedSends(connection, frame, failure)
+                return self._failedSends(connection, frame, failure)
             except Exception:
                 log.error('Cannot forward the failed input to the error destination: %s', frame.info(), exc_info=True)
-                return
-            if sends is None:
-                return
-        self._ready.append((frame, sends))
-        self._pump()
+                return None
 
     def _build(self, session: Any, output: Any) -> StompFrame:
         if type(output) is not Output:
@@ -370,13 +444,18 @@ class TransactionalTransformer(Listener):
                 continue
             if not ready:
                 return
+            head = ready[0]
+            if head.sends is None:  # cumulative acks: the next input in arrival order is not done
+                if head.dropped:
+                    self._dropBlocked()
+                return
             if transaction is None:
                 transaction = self._begin(connection)
                 if transaction is None:
                     return
-            frame, sends = ready.popleft()
+            ready.popleft()
             try:
-                self._write(connection, transaction, frame, sends)
+                self._write(connection, transaction, head)
             except Exception as exc:
                 log.warning('Could not write into transaction %s: %s', transaction.id, exc)
                 return  # the connection is going: onConnectionLost cleans up
@@ -396,15 +475,30 @@ class TransactionalTransformer(Listener):
             transaction.timer = connection.reactor.callLater(self._linger, self._lingered, transaction)
         return transaction
 
-    def _write(self, connection: Stomp, transaction: _Transaction, frame: StompFrame, sends: list[StompFrame]) -> None:
+    def _dropBlocked(self) -> None:
+        """Cumulative acks, and the next input will never be written: no input after it can
+        be acknowledged on this connection either, so forget them all (the broker redelivers
+        them once this connection is gone; the transformer is stopping or disconnecting)."""
+        log.info(
+            'Leaving %d input(s) unacknowledged behind one that was not processed (the broker redelivers them)',
+            len(self._ready),
+        )
+        self._ready.clear()
+        self._fireIdle()
+
+    def _write(self, connection: Stomp, transaction: _Transaction, item: _Input) -> None:
         txid = transaction.id
         send = connection.sendFrame
-        for output in sends:
+        assert item.sends is not None
+        for output in item.sends:
             output.headers[_TRANSACTION] = txid
             send(output)
-        ack = connection.session.ack(frame)
-        ack.headers[_TRANSACTION] = txid
-        send(ack)
+        if self._cumulative:
+            transaction.last = item.frame  # its one ACK goes out with the COMMIT
+        else:
+            ack = connection.session.ack(item.frame)
+            ack.headers[_TRANSACTION] = txid
+            send(ack)
         transaction.count += 1
 
     def _lingered(self, transaction: _Transaction) -> None:
@@ -421,6 +515,16 @@ class TransactionalTransformer(Listener):
         self._open = None
         self._committing[transaction.id] = transaction
         generation = self._generation
+        if transaction.last is not None:  # cumulative: the last input's ACK covers the transaction's
+            ack = connection.session.ack(transaction.last)
+            ack.headers[_TRANSACTION] = transaction.id
+            transaction.last = None
+            try:
+                connection.sendFrame(ack)
+            except Exception as exc:
+                log.warning('Could not acknowledge in transaction %s: %s', transaction.id, exc)
+                del self._committing[transaction.id]
+                return  # the connection is going: onConnectionLost cleans up
         committing = connection.commit(transaction.id, receipt=f'{transaction.id}-commit')
         committing.addCallbacks(
             self._committed,

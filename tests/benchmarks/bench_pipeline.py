@@ -17,7 +17,8 @@ input's acknowledgement is confirmed by the broker:
   output and the input ACKed after it (``examples/twisted_transformer.py``; prefetch 100).
 * ``stomppy``: stomp.py 9 doing the same (SEND with a receipt from ``on_message``, ACK in
   ``on_receipt``; prefetch 100).
-* ``ceiling``: a raw socket doing what ``transactions`` does (BEGIN, SEND + ACK per input, COMMIT
+* ``ceiling``: a raw socket doing what ``transactions`` does (BEGIN, a SEND per input, its ACK or,
+  where the transformer uses cumulative acks (ActiveMQ), one ACK per transaction, a COMMIT
   with a receipt per ``b`` inputs, 4 COMMITs in flight) with frames built by string formatting.
 
 The two receipt pipelines and ``stomppy`` do not depend on the batch size; they run once per
@@ -89,7 +90,9 @@ class Broker:
 # ---------------------------------------------------------------------------------------------
 
 
-def stompestRun(broker: Broker, source: str, target: str, count: int, batch: int, mode: str) -> dict:
+def stompestRun(
+    broker: Broker, source: str, target: str, count: int, batch: int, mode: str, prefetch: int | None
+) -> dict:
     from twisted.internet import defer, task
 
     from stompest.config import StompConfig
@@ -115,7 +118,7 @@ def stompestRun(broker: Broker, source: str, target: str, count: int, batch: int
                     finished.callback(None)
 
             transformer = TransactionalTransformer(
-                transform, batch=batch, maxTransactions=MAX_TRANSACTIONS, onCommitted=committed
+                transform, batch=batch, maxTransactions=MAX_TRANSACTIONS, onCommitted=committed, prefetch=prefetch
             )
             listener = transformer
             headers: dict = {}
@@ -162,7 +165,9 @@ def stompestRun(broker: Broker, source: str, target: str, count: int, batch: int
 # ---------------------------------------------------------------------------------------------
 
 
-def stomppyRun(broker: Broker, source: str, target: str, count: int, batch: int, mode: str) -> dict:
+def stomppyRun(
+    broker: Broker, source: str, target: str, count: int, batch: int, mode: str, prefetch: int | None
+) -> dict:
     import stomp
 
     done = threading.Event()
@@ -212,9 +217,13 @@ def stomppyRun(broker: Broker, source: str, target: str, count: int, batch: int,
 # ---------------------------------------------------------------------------------------------
 
 
-def ceilingRun(broker: Broker, source: str, target: str, count: int, batch: int, mode: str) -> dict:
+def ceilingRun(
+    broker: Broker, source: str, target: str, count: int, batch: int, mode: str, prefetch: int | None
+) -> dict:
     import select
     import socket
+
+    from stompest.twisted.transformer import defaultAckMode
 
     sock = socket.create_connection((broker.host, broker.port), timeout=WORKER_TIMEOUT)
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -225,13 +234,18 @@ def ceilingRun(broker: Broker, source: str, target: str, count: int, batch: int,
     buffer = b''
     while b'\x00' not in buffer:
         buffer += sock.recv(65536)
-    buffer = buffer.split(b'\x00', 1)[1]
-    prefetch = str(batch * (MAX_TRANSACTIONS + 1)).encode()
+    connected, buffer = buffer.split(b'\x00', 1)
+    server = next((line[7:].decode() for line in connected.split(b'\n') if line.startswith(b'server:')), None)
+    # the transformer's rule (one cumulative ACK per transaction on ActiveMQ Classic)
+    cumulative = defaultAckMode(server) == 'client'
+    ackMode = b'client' if cumulative else b'client-individual'
+    lastAck = b''
+    window = str(prefetch if prefetch is not None else batch * (MAX_TRANSACTIONS + 1)).encode()
     target_ = target.encode()
     start = time.perf_counter()
     sock.sendall(
-        b'SUBSCRIBE\nid:0\ndestination:%s\nack:client-individual\nactivemq.prefetchSize:%s\n'
-        b'prefetch-count:%s\n\n\x00' % (source.encode(), prefetch, prefetch)
+        b'SUBSCRIBE\nid:0\ndestination:%s\nack:%s\nactivemq.prefetchSize:%s\n'
+        b'prefetch-count:%s\n\n\x00' % (source.encode(), ackMode, window, window)
     )
     inFlight: dict[bytes, int] = {}  # commit receipt -> inputs
     committed = 0
@@ -242,6 +256,10 @@ def ceilingRun(broker: Broker, source: str, target: str, count: int, batch: int,
     txid = b''
 
     outgoing: list[bytes] = []
+
+    def commitFrames(txid: bytes, receipt: bytes, ackId: bytes | None) -> bytes:
+        ack = b'ACK\nid:%s\ntransaction:%s\n\n\x00' % (ackId, txid) if ackId is not None else b''
+        return ack + b'COMMIT\ntransaction:%s\nreceipt:%s\n\n\x00' % (txid, receipt)
 
     def flushWaiting():
         while waiting and len(inFlight) < MAX_TRANSACTIONS:
@@ -265,7 +283,7 @@ def ceilingRun(broker: Broker, source: str, target: str, count: int, batch: int,
             # nothing came for LINGER s: commit what the open transaction has (as the transformer's
             # linger does; ActiveMQ's maxPageSize, 200 by default, stops dispatching before 500)
             receipt = txid + b'-commit'
-            open_.append(b'COMMIT\ntransaction:%s\nreceipt:%s\n\n\x00' % (txid, receipt))
+            open_.append(commitFrames(txid, receipt, lastAck if cumulative else None))
             waiting.append((receipt, openCount, open_))
             open_, openCount = [], 0
             flushWaiting()
@@ -307,18 +325,22 @@ def ceilingRun(broker: Broker, source: str, target: str, count: int, batch: int,
                 open_.append(b'BEGIN\ntransaction:%s\n\n\x00' % txid)
             open_.append(
                 b'SEND\ndestination:%s\npersistent:true\nseq:%s\ntransaction:%s\ncontent-length:%d\n\n%s\x00'
-                b'ACK\nid:%s\ntransaction:%s\n\n\x00' % (target_, seq, txid, len(body), body, ackId, txid)
+                % (target_, seq, txid, len(body), body)
             )
+            if cumulative:
+                lastAck = ackId
+            else:
+                open_.append(b'ACK\nid:%s\ntransaction:%s\n\n\x00' % (ackId, txid))
             openCount += 1
             if openCount >= batch:
                 receipt = txid + b'-commit'
-                open_.append(b'COMMIT\ntransaction:%s\nreceipt:%s\n\n\x00' % (txid, receipt))
+                open_.append(commitFrames(txid, receipt, lastAck if cumulative else None))
                 waiting.append((receipt, openCount, open_))
                 open_, openCount = [], 0
         # a partial transaction at the very end commits at once
         if openCount and committed + sum(inFlight.values()) + sum(w[1] for w in waiting) + openCount >= count:
             receipt = txid + b'-commit'
-            open_.append(b'COMMIT\ntransaction:%s\nreceipt:%s\n\n\x00' % (txid, receipt))
+            open_.append(commitFrames(txid, receipt, lastAck if cumulative else None))
             waiting.append((receipt, openCount, open_))
             open_, openCount = [], 0
         flushWaiting()
@@ -334,7 +356,8 @@ RUNNERS = {'transactions': stompestRun, 'receipts': stompestRun, 'stomppy': stom
 
 def worker(args) -> None:
     broker = Broker(args.uri, args.login, args.passcode)
-    call = (RUNNERS[args.worker], broker, args.source, args.target, args.count, args.batch, args.worker)
+    prefetch = args.prefetch or None
+    call = (RUNNERS[args.worker], broker, args.source, args.target, args.count, args.batch, args.worker, prefetch)
     if args.profile:
         import cProfile
 
@@ -375,6 +398,8 @@ def measure(brokerName: str, settings: dict, pipeline: str, batch: int, args) ->
         str(args.count),
         '--batch',
         str(batch),
+        '--prefetch',
+        str(args.prefetch),
     ]
     if broker.login is not None:
         command += ['--login', broker.login, '--passcode', broker.passcode or '']
@@ -410,6 +435,12 @@ def main(argv=None) -> int:
     parser.add_argument('--count', type=int, default=10_000)
     parser.add_argument('--size', type=int, default=100)
     parser.add_argument('--rounds', type=int, default=1, help='repeat each measurement; the best round is reported')
+    parser.add_argument(
+        '--prefetch',
+        type=int,
+        default=0,
+        help='broker prefetch of the batched pipelines (default: the transformer default, batch * 5)',
+    )
     parser.add_argument('--json', help='write every measurement to this file (a JSON list)')
     parser.add_argument('--profile', help='cProfile the transactions runs into PROFILE.<broker>.<batch>')
     parser.add_argument('--worker', choices=PIPELINES, help=argparse.SUPPRESS)

@@ -74,6 +74,7 @@ class FakeBroker(BrokerProtocol):
         answerReceipts: bool = True,
         refuse: str | None = None,
         session: str = 'session-1',
+        server: str = 'fake/1.0',
     ) -> None:
         broker = MemoryBroker(
             versions=[v for v in StompSpec.VERSIONS if v <= version],
@@ -82,7 +83,7 @@ class FakeBroker(BrokerProtocol):
             topicPrefixes=('',),
             closeOnDisconnect=False,
             frameTrailer=b'',
-            server='fake/1.0',
+            server=server,
         )
         broker.answerConnect, broker.answerReceipts, broker.refuse = answerConnect, answerReceipts, refuse
         super().__init__(broker)

@@ -1,6 +1,7 @@
 """TransactionalTransformer against the in-memory fake broker: batches by size and by linger,
 done only after the COMMIT's RECEIPT, a bounded number of COMMITs in flight, connection loss in
-the middle of a transaction, a poison message, graceful stop, coroutine handlers."""
+the middle of a transaction, a poison message, graceful stop, coroutine handlers, and the
+cumulative acks it uses on ActiveMQ (one ACK per transaction, in arrival order)."""
 
 from __future__ import annotations
 
@@ -12,11 +13,12 @@ from stompest.config import StompConfig
 from stompest.error import StompCancelledError, StompConnectionError
 from stompest.protocol.frame import StompFrame
 from stompest.twisted import Stomp
-from stompest.twisted.transformer import Output, TransactionalTransformer
+from stompest.twisted.transformer import Output, TransactionalTransformer, defaultAckMode
 
 from .helpers import FakeBroker, FakeEndpoints, assertNoResult, failureOf, successOf
 
 IN, OUT, ERRORS = '/queue/in', '/queue/out', '/queue/errors'
+ACTIVEMQ = 'ActiveMQ/5.17.2'
 
 
 def upper(client, frame):
@@ -33,6 +35,7 @@ class Rig:
         uri='tcp://broker.invalid:61613',
         answerReceipts=True,
         clientOptions=None,
+        server='fake/1.0',
         **options,
     ):
         self.reactor = MemoryReactorClock()
@@ -44,7 +47,7 @@ class Rig:
             **(clientOptions or {}),
         )
         connecting = self.client.connect()
-        self.link = self.endpoints.attempts[0].succeed(FakeBroker(answerReceipts=answerReceipts))
+        self.link = self.endpoints.attempts[0].succeed(FakeBroker(answerReceipts=answerReceipts, server=server))
         successOf(connecting)
         self.committedCounts = []
         options.setdefault('onCommitted', self.committedCounts.append)
@@ -350,3 +353,163 @@ def test_anInvalidResultCountsAsAHandlerFailure():
 def test_invalidOptionsAreRefused(options):
     with pytest.raises(ValueError):
         TransactionalTransformer(upper, **options)
+
+
+# -- cumulative acks (ActiveMQ) -------------------------------------------------------------------
+
+
+def deferredHandler():
+    """A handler whose results the test releases one by one: ``(handler, waiting)``."""
+    waiting = {}
+
+    def handler(client, frame):
+        waiting[frame.headers['seq']] = d = defer.Deferred()
+        return d.addCallback(lambda _: upper(client, frame))
+
+    return handler, waiting
+
+
+@pytest.mark.parametrize(
+    ('server', 'expected'),
+    [
+        ('ActiveMQ/5.17.2', 'client'),
+        ('ActiveMQ/6.1.0', 'client'),
+        ('ActiveMQ-Artemis/2.31.2', 'client-individual'),
+        ('RabbitMQ/3.10.8', 'client-individual'),
+        (None, 'client-individual'),
+    ],
+)
+def test_defaultAckModeIsCumulativeOnlyOnActiveMQClassic(server, expected):
+    assert defaultAckMode(server) == expected
+
+
+def test_onActiveMQOneCumulativeAckPerTransactionGoesOutBeforeTheCommit():
+    rig = Rig(server=ACTIVEMQ, batch=3, linger=1000)
+    subscribe = rig.frames('SUBSCRIBE')[0]
+    assert subscribe.headers['ack'] == 'client' and rig.transformer.ackMode == 'client'
+    rig.deliver(7)
+    grouped = list(transactionsOf(rig).values())
+    assert grouped[:2] == [['BEGIN', 'SEND', 'SEND', 'SEND', 'ACK', 'COMMIT']] * 2
+    assert grouped[2] == ['BEGIN', 'SEND']  # open: its ACK waits for the COMMIT
+    acks = rig.frames('ACK')
+    assert [ack.headers['id'] for ack in acks] == ['ack-message-3', 'ack-message-6']  # each batch's last
+    assert rig.transformer.committed == 6
+    rig.reactor.advance(1.0)
+    rig.link.pump()
+    assert rig.frames('ACK')[-1].headers['id'] == 'ack-message-7' and rig.transformer.committed == 7
+    assert [send.body for send in rig.frames('SEND')] == [f'M{i}'.encode() for i in range(7)]
+    rig.finish()
+
+
+def test_cumulativeAcksWriteInputsInArrivalOrder():
+    handler, waiting = deferredHandler()
+    rig = Rig(handler, server=ACTIVEMQ, batch=3, linger=1000)
+    rig.deliver(3)
+    waiting['2'].callback(None)  # the last one finishes first: nothing may be written yet
+    waiting['1'].callback(None)
+    rig.link.pump()
+    assert rig.frames('BEGIN') == [] and rig.transformer.pending == 2 and rig.transformer.handling == 1
+    waiting['0'].callback(None)
+    rig.link.pump()
+    assert [send.body for send in rig.frames('SEND')] == [b'M0', b'M1', b'M2']
+    [ack] = rig.frames('ACK')
+    assert ack.headers['id'] == 'ack-message-3' and rig.transformer.committed == 3
+    rig.finish()
+
+
+def test_cumulativeAcksGracefulStopCommitsOnlyUpToTheFirstCancelledInput():
+    handler, waiting = deferredHandler()
+    rig = Rig(handler, server=ACTIVEMQ, batch=10, linger=1000)
+    rig.deliver(3)
+    waiting['0'].callback(None)
+    waiting['2'].callback(None)  # finished, but behind the running second one
+    disconnecting = rig.client.disconnect()
+    rig.link.pump()
+    successOf(disconnecting)
+    assert waiting['1'].called and rig.transformer.handling == 0  # cancelled
+    assert [send.body for send in rig.frames('SEND')] == [b'M0']
+    [ack] = rig.frames('ACK')
+    assert ack.headers['id'] == 'ack-message-1'  # the third stays unacknowledged: it comes back
+    assert rig.broker.commands()[-2:] == ['COMMIT', 'DISCONNECT']
+    assert rig.transformer.committed == 1 and rig.transformer.pending == 0
+    assert rig.reactor.getDelayedCalls() == []
+
+
+def test_cumulativeAcksAfterAConnectionLossStartAfresh():
+    handler, waiting = deferredHandler()
+    rig = Rig(
+        handler,
+        server=ACTIVEMQ,
+        uri='failover:(tcp://a:1)?initialReconnectDelay=0,maxReconnectAttempts=3',
+        batch=2,
+        linger=1000,
+        clientOptions={'autoReconnect': True},
+    )
+    rig.deliver(2)
+    waiting['1'].callback(None)  # done, waiting behind the first
+    rig.link.close()
+    rig.link = rig.endpoints.attempts[1].succeed(FakeBroker(server=ACTIVEMQ))
+    assert rig.frames('SUBSCRIBE')[0].headers['ack'] == 'client'
+    waiting['0'].callback(None)  # the old connection's: dropped
+    rig.link.pump()
+    assert rig.broker.commands() == ['CONNECT', 'SUBSCRIBE'] and rig.transformer.pending == 0
+    rig.seq = 0
+    rig.deliver(2)  # redelivered
+    waiting['0'].callback(None)
+    waiting['1'].callback(None)
+    rig.link.pump()
+    assert list(transactionsOf(rig).values()) == [['BEGIN', 'SEND', 'SEND', 'ACK', 'COMMIT']]
+    assert rig.transformer.committed == 2
+    rig.finish()
+
+
+def test_cumulativeAcksPoisonMessageGoesToTheErrorDestinationUnderTheSameAck():
+    def handler(client, frame):
+        if frame.headers['seq'] == '1':
+            raise ValueError('cannot transform')
+        return upper(client, frame)
+
+    rig = Rig(handler, server=ACTIVEMQ, batch=3, errorDestination=ERRORS)
+    rig.deliver(3)
+    assert list(transactionsOf(rig).values()) == [['BEGIN', 'SEND', 'SEND', 'SEND', 'ACK', 'COMMIT']]
+    assert [send.headers['destination'] for send in rig.frames('SEND')] == [OUT, ERRORS, OUT]
+    assert rig.transformer.failed == 1 and rig.transformer.committed == 3
+    rig.finish()
+
+
+def test_cumulativeAcksPoisonWithoutErrorDestinationAcksOnlyWhatCameBefore():
+    def handler(client, frame):
+        if frame.headers['seq'] == '1':
+            raise ValueError('cannot transform')
+        return upper(client, frame)
+
+    rig = Rig(handler, server=ACTIVEMQ, batch=3)
+    rig.deliver(3)
+    rig.link.pump()
+    failureOf(rig.client.disconnected, ValueError)
+    [ack] = rig.frames('ACK')
+    assert ack.headers['id'] == 'ack-message-1'
+    assert rig.broker.commands()[-3:] == ['ACK', 'COMMIT', 'DISCONNECT']
+    assert rig.reactor.getDelayedCalls() == []
+
+
+@pytest.mark.parametrize(
+    ('server', 'options', 'headers', 'expected'),
+    [
+        ('fake/1.0', {'ackMode': 'client'}, {}, 'client'),
+        (ACTIVEMQ, {'ackMode': 'client-individual'}, {}, 'client-individual'),
+        (ACTIVEMQ, {}, {'ack': 'client-individual'}, 'client-individual'),
+        (ACTIVEMQ, {'ackMode': 'client'}, {'ack': 'client-individual'}, 'client-individual'),
+    ],
+)
+def test_ackModeIsChosenByHeaderThenOptionThenBroker(server, options, headers, expected):
+    rig = Rig(server=server, headers={'id': 'sub-1', **headers}, batch=2, **options)
+    assert rig.frames('SUBSCRIBE')[0].headers['ack'] == expected == rig.transformer.ackMode
+    rig.deliver(2)
+    assert len(rig.frames('ACK')) == (1 if expected == 'client' else 2)
+    rig.finish()
+
+
+def test_anUnknownAckModeOptionIsRefused():
+    with pytest.raises(ValueError, match='auto'):
+        TransactionalTransformer(upper, ackMode='auto')
