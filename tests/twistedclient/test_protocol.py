@@ -136,6 +136,13 @@ def test_garbageClosesWithStompFrameError():
     assert frames == []
 
 
+def test_framesBeforeGarbageInTheSameChunkAreDeliveredThenItCloses():
+    protocol, transport, frames, lost = connectedProtocol()
+    protocol.dataReceived(b'RECEIPT\nreceipt-id:r1\n\n\x00MESSAGE\nmessage-id:m1\n\nbody\x00nonsense\n\n\x00')
+    assert [(frame.command, frame.body) for frame in frames] == [('RECEIPT', b''), ('MESSAGE', b'body')]
+    assert lost[0].check(StompFrameError)
+
+
 def resolvingReactor(**names):
     reactor = MemoryReactorClock()
     resolver = StaticResolver({name.replace('_', '.'): addresses for name, addresses in names.items()})
