@@ -3,8 +3,6 @@ may be CR LF), although its parser reads with 1.0's rules until the version is k
 
 from __future__ import annotations
 
-from twisted.internet.testing import MemoryReactorClock
-
 from stompest.config import StompConfig
 from stompest.protocol.spec import StompSpec
 from stompest.twisted import Stomp
@@ -18,8 +16,7 @@ def crlfLines(wire: bytes) -> bytes:
     return head.replace(b'\n', b'\r\n') + b'\r\n\r\n' + body.rstrip(b'\n') + b'\r\n'
 
 
-def test_connectSucceedsWithACrlfConnectedFrame():
-    reactor = MemoryReactorClock()
+def test_connectSucceedsWithACrlfConnectedFrame(reactor):
     endpoints = FakeEndpoints()
     client = Stomp(StompConfig('tcp://broker.invalid:61613', version='1.2'), endpointFactory=endpoints, reactor=reactor)
     connecting = client.connect(heartBeats=(0, 0), connectedTimeout=5)
@@ -39,4 +36,3 @@ def test_connectSucceedsWithACrlfConnectedFrame():
     link.pump()
     assert link.broker.commands() == ['CONNECT', 'DISCONNECT']
     assert successOf(disconnecting) is None
-    assert reactor.getDelayedCalls() == []

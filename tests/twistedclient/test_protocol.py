@@ -6,7 +6,7 @@ import ssl
 
 import pytest
 from twisted.internet import interfaces
-from twisted.internet.testing import MemoryReactorClock, StringTransport
+from twisted.internet.testing import StringTransport
 
 from stompest.error import StompFrameError
 from stompest.protocol.frame import StompFrame, StompHeartBeat
@@ -134,16 +134,14 @@ def test_garbageClosesWithStompFrameError():
     assert frames == []
 
 
-def test_defaultEndpointsConnectOnTheGivenReactor():
-    reactor = MemoryReactorClock()
+def test_defaultEndpointsConnectOnTheGivenReactor(reactor):
     factory = defaultEndpointFactory(reactor)
     factory({'protocol': 'tcp', 'host': 'broker.invalid', 'port': 61613}, timeout=3).connect(StompFactory())
     factory({'protocol': 'tcp', 'host': '::1', 'port': 61613}).connect(StompFactory())
     assert [(c[0], c[1], c[3]) for c in reactor.tcpClients] == [('broker.invalid', 61613, 3), ('::1', 61613, 30)]
 
 
-def test_sslEndpointVerifiesTheHostNameByDefault():
-    reactor = MemoryReactorClock()
+def test_sslEndpointVerifiesTheHostNameByDefault(reactor):
     endpoint = defaultEndpointFactory(reactor)({'protocol': 'ssl', 'host': 'broker.example', 'port': 61614})
     endpoint.connect(StompFactory())
     assert reactor.tcpClients[0][:2] == ('broker.example', 61614)
