@@ -74,7 +74,11 @@ class StompProtocol(Protocol):
         try:
             self._parser.add(data)
         except StompFrameError as exc:
-            self.close(exc, abort=True)
+            # The frames completed before the bad bytes still count (a RECEIPT, a MESSAGE the
+            # application may process): deliver them, then close.
+            self._drain()
+            if not self._closed:
+                self.close(exc, abort=True)
             return
         self._drain()
 

@@ -41,7 +41,7 @@ from collections.abc import Callable, Iterator, MutableMapping
 from typing import TYPE_CHECKING, Any
 
 from twisted.internet import defer, interfaces
-from twisted.internet.endpoints import TCP4ClientEndpoint, TCP6ClientEndpoint, wrapClientTLS
+from twisted.internet.endpoints import HostnameEndpoint, TCP4ClientEndpoint, TCP6ClientEndpoint, wrapClientTLS
 
 from stompest.error import StompAlreadyRunningError, StompNotRunningError
 from stompest.protocol.frame import StompFrame
@@ -58,6 +58,7 @@ __all__ = [
     'EndpointFactory',
     'endpointFactory',
     'defaultEndpointFactory',
+    'tcpEndpoint',
     'sendToErrorDestination',
     'sendToErrorDestinationAndRaise',
     'errorFrame',
@@ -150,24 +151,32 @@ def _trustRootFromPem(data: bytes, name: str) -> Any:
 
 
 def defaultEndpointFactory(reactor: Any, sslContext: Any = None) -> EndpointFactory:
-    """The endpoint factory :class:`~stompest.twisted.Stomp` uses unless given one: TCP
-    (``TCP4ClientEndpoint``, or ``TCP6ClientEndpoint`` for an IPv6 literal) on ``reactor``,
-    wrapped in TLS (:func:`clientTLSCreator`) for ``ssl://`` brokers."""
+    """The endpoint factory :class:`~stompest.twisted.Stomp` uses unless given one: TCP on
+    ``reactor`` (:func:`tcpEndpoint`), wrapped in TLS (:func:`clientTLSCreator`) for ``ssl://``
+    brokers."""
 
     def endpointFactory(broker: dict[str, Any], timeout: float | None = None) -> Any:
         host, port = broker['host'], broker['port']
         tcpTimeout = _DEFAULT_CONNECT_TIMEOUT if timeout is None else timeout
-        try:
-            isIPv6 = isinstance(ipaddress.ip_address(host), ipaddress.IPv6Address)
-        except ValueError:
-            isIPv6 = False
-        endpointClass = TCP6ClientEndpoint if isIPv6 else TCP4ClientEndpoint
-        endpoint: Any = endpointClass(reactor, host, port, timeout=tcpTimeout)
+        endpoint: Any = tcpEndpoint(reactor, host, port, tcpTimeout)
         if broker['protocol'] == 'ssl':
             endpoint = wrapClientTLS(clientTLSCreator(sslContext, host), endpoint)
         return endpoint
 
     return endpointFactory
+
+
+def tcpEndpoint(reactor: Any, host: str, port: int, timeout: float) -> Any:
+    """The TCP endpoint for ``host``: ``TCP4ClientEndpoint`` or ``TCP6ClientEndpoint`` for an IP
+    literal, else ``HostnameEndpoint``, which resolves the name through the reactor's name
+    resolver to IPv4 and IPv6 addresses alike and tries them in turn (RFC 8305), so a broker
+    whose name resolves only to an IPv6 address is reached too. ``timeout`` is per attempt."""
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return HostnameEndpoint(reactor, host, port, timeout=timeout)
+    endpointClass = TCP6ClientEndpoint if address.version == 6 else TCP4ClientEndpoint
+    return endpointClass(reactor, host, port, timeout=timeout)
 
 
 def withTimeout(

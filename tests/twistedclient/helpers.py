@@ -3,13 +3,17 @@ fake endpoints the test fires by hand, and synchronous Deferred assertions."""
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Any
 
 from twisted.internet import defer
+from twisted.internet.address import IPv4Address, IPv6Address
 from twisted.internet.error import ConnectionDone
+from twisted.internet.interfaces import IHostnameResolver, IHostResolution
 from twisted.internet.protocol import Protocol
 from twisted.internet.testing import StringTransport
 from twisted.python.failure import Failure
+from zope.interface import implementer
 
 from stompest.protocol.frame import StompFrame, StompHeartBeat
 from stompest.protocol.parser import StompParser
@@ -55,6 +59,38 @@ def assertNoResult(deferred: defer.Deferred) -> None:
 
     deferred.addBoth(keep)
     assert not results, f'{deferred!r} fired with {results[0]!r}'
+
+
+# -- a name resolver -----------------------------------------------------------------------------
+
+
+@implementer(IHostResolution)
+class _Resolution:
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def cancel(self) -> None:
+        raise AssertionError('resolved synchronously: nothing to cancel')
+
+
+@implementer(IHostnameResolver)
+class StaticResolver:
+    """A name resolver for ``MemoryReactorClock.installNameResolver``: each host name resolves,
+    at once, to the addresses given for it (IPv4 or IPv6 literals), an unknown one to none."""
+
+    def __init__(self, names: dict[str, list[str]]) -> None:
+        self.names = names
+        self.asked: list[str] = []
+
+    def resolveHostName(self, receiver, hostName, portNumber=0, addressTypes=None, transportSemantics='TCP'):
+        self.asked.append(hostName)
+        resolution = _Resolution(hostName)
+        receiver.resolutionBegan(resolution)
+        for address in self.names.get(hostName, []):
+            kind = IPv6Address if ipaddress.ip_address(address).version == 6 else IPv4Address
+            receiver.addressResolved(kind('TCP', address, portNumber))
+        receiver.resolutionComplete()
+        return resolution
 
 
 # -- a fake broker ---------------------------------------------------------------------------------

@@ -19,7 +19,7 @@ from stompest.protocol.frame import StompFrame
 from stompest.protocol.spec import StompSpec
 from stompest.twisted import Stomp
 
-from .helpers import FakeBroker, FakeEndpoints, assertNoResult, failureOf, sentFrames, successOf
+from .helpers import FakeBroker, FakeEndpoints, StaticResolver, assertNoResult, failureOf, sentFrames, successOf
 
 URI = 'tcp://broker.invalid:61613'
 
@@ -79,10 +79,11 @@ def test_hostDefaultsToTheBrokerHostName(reactor):
 
 def test_connectedTimeoutFailsWithStompCancelledError(reactor):
     # The style guide's example: the default endpoint on a MemoryReactorClock.
+    reactor.installNameResolver(StaticResolver({'broker.invalid': ['192.0.2.9']}))
     client = Stomp(StompConfig(URI), reactor=reactor)
     connecting = client.connect(connectedTimeout=5)
     host, port, factory, timeout, bindAddress = reactor.tcpClients[0]
-    assert (host, port) == ('broker.invalid', 61613)
+    assert (host, port) == ('192.0.2.9', 61613)
     protocol = factory.buildProtocol(None)
     transport = StringTransport()
     protocol.makeConnection(transport)
