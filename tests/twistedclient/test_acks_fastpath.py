@@ -7,13 +7,11 @@ import logging
 
 import pytest
 
-from stompest.config import StompConfig
 from stompest.protocol.frame import StompFrame
 from stompest.protocol.spec import StompSpec
-from stompest.twisted import Stomp
 from stompest.twisted.listener import Listener, ReceiptListener, SubscriptionListener
 
-from .helpers import FakeBroker, FakeEndpoints, successOf
+from .helpers import FakeBroker, makeClient, successOf
 
 ACTIVEMQ_ACK = b'ID\\cvm-12-34567-1700000000000-3\\c1'
 RABBITMQ_ACK = b'T_s1@@session-Ab0_cDeFgHiJkLmNoPqRsT@@1'
@@ -32,9 +30,7 @@ class QuietReceiptListener(ReceiptListener):
 
 
 def consume(reactor, ackValue: bytes, extraListener: Listener | None = None, version: str = '1.2'):
-    endpoints = FakeEndpoints()
-    config = StompConfig('tcp://broker.invalid:61613', version=version)
-    client = Stomp(config, endpointFactory=endpoints, reactor=reactor)
+    endpoints, client = makeClient(reactor, version=version)
     connecting = client.connect()
     link = endpoints.attempts[0].succeed(FakeBroker(version=version))
     successOf(connecting)

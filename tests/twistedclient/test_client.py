@@ -19,20 +19,15 @@ from stompest.protocol.frame import StompFrame
 from stompest.protocol.spec import StompSpec
 from stompest.twisted import Stomp
 
-from .helpers import FakeBroker, FakeEndpoints, StaticResolver, assertNoResult, failureOf, sentFrames, successOf
+from . import helpers
+from .helpers import FakeBroker, StaticResolver, assertNoResult, failureOf, sentFrames, successOf
 
 URI = 'tcp://broker.invalid:61613'
 
 
 def makeClient(reactor, uri: str = URI, version: str = '1.2', **kwargs):
-    endpoints = FakeEndpoints()
-    client = Stomp(
-        StompConfig(uri, login='user', passcode='secret', version=version),
-        endpointFactory=endpoints,
-        reactor=reactor,
-        **kwargs,
-    )
-    return endpoints, client
+    """The shared builder, logging in (the CONNECT and log tests look for the login and passcode)."""
+    return helpers.makeClient(reactor, uri, version, login='user', passcode='secret', **kwargs)
 
 
 def test_connectSendsConnectAndFiresWithTheClientOnConnected(reactor):

@@ -22,20 +22,11 @@ from stompest.twisted.util import (
     sendToErrorDestinationAndRaise,
 )
 
-from .helpers import FakeBroker, FakeEndpoints, assertNoResult, failureOf, successOf
+from .helpers import FakeBroker, FakeEndpoints, assertNoResult, connected, failureOf, makeClient, successOf
 
 URI = 'tcp://broker.invalid:61613'
 QUEUE = '/queue/in'
 ERRORS = '/queue/errors'
-
-
-def connected(reactor, version='1.2', broker=None, **kwargs):
-    endpoints = FakeEndpoints()
-    client = Stomp(StompConfig(URI, version=version), endpointFactory=endpoints, reactor=reactor, **kwargs)
-    connecting = client.connect()
-    link = endpoints.attempts[0].succeed(broker or FakeBroker(version=version))
-    successOf(connecting)
-    return endpoints, client, link
 
 
 def closeCleanly(client, link):
@@ -97,12 +88,8 @@ def test_readmeSubscribeFormRefusesAListenerToo(reactor):
 
 
 def test_defaultAckModeIsClientIndividualAndSurvivesTheReplay(reactor):
-    endpoints = FakeEndpoints()
-    client = Stomp(
-        StompConfig('failover:(tcp://a:1)?initialReconnectDelay=0,maxReconnectAttempts=3', version='1.0'),
-        endpointFactory=endpoints,
-        reactor=reactor,
-        autoReconnect=True,
+    endpoints, client = makeClient(
+        reactor, 'failover:(tcp://a:1)?initialReconnectDelay=0,maxReconnectAttempts=3', '1.0', autoReconnect=True
     )
     connecting = client.connect()
     first = endpoints.attempts[0].succeed(FakeBroker(version='1.0'))
@@ -146,8 +133,7 @@ class FrameRecorder(Listener):
 
 def test_onFrameHearsEveryFrameHeartBeatsIncluded(reactor):
     recorder = FrameRecorder()
-    endpoints = FakeEndpoints()
-    client = Stomp(StompConfig(URI, version='1.2'), endpointFactory=endpoints, reactor=reactor)
+    endpoints, client = makeClient(reactor)
     client.add(recorder)
     connecting = client.connect(heartBeats=(0, 1000))
     link = endpoints.attempts[0].succeed(FakeBroker(heartBeats=(0, 1000)))
@@ -165,11 +151,8 @@ def test_onFrameHearsEveryFrameHeartBeatsIncluded(reactor):
 
 
 def test_heartBeatListenerThresholds(reactor):
-    endpoints = FakeEndpoints()
-    client = Stomp(
-        StompConfig(URI, version='1.2'),
-        endpointFactory=endpoints,
-        reactor=reactor,
+    endpoints, client = makeClient(
+        reactor,
         listenersFactory=lambda: [
             each if not isinstance(each, HeartBeatListener) else HeartBeatListener({'client': 0.5, 'server': 1.5})
             for each in __import__('stompest.twisted.listener', fromlist=['x']).defaultListeners()
@@ -307,12 +290,8 @@ def test_endpointFactoryOfTwoPointThree():
 
 
 def test_aHandlerCaughtByAConnectionLossIsNeitherForwardedNorAckedAndTheClientReconnects(reactor):
-    endpoints = FakeEndpoints()
-    client = Stomp(
-        StompConfig('failover:(tcp://a:1)?initialReconnectDelay=0,maxReconnectAttempts=3', version='1.2'),
-        endpointFactory=endpoints,
-        reactor=reactor,
-        autoReconnect=True,
+    endpoints, client = makeClient(
+        reactor, 'failover:(tcp://a:1)?initialReconnectDelay=0,maxReconnectAttempts=3', '1.2', autoReconnect=True
     )
     connecting = client.connect()
     first = endpoints.attempts[0].succeed(FakeBroker(answerReceipts=False))
@@ -342,12 +321,8 @@ def test_aHandlerCaughtByAConnectionLossIsNeitherForwardedNorAckedAndTheClientRe
 
 
 def test_everyLaterAckOfAnOldFrameIsStale(reactor):
-    endpoints = FakeEndpoints()
-    client = Stomp(
-        StompConfig('failover:(tcp://a:1)?initialReconnectDelay=0,maxReconnectAttempts=3', version='1.2'),
-        endpointFactory=endpoints,
-        reactor=reactor,
-        autoReconnect=True,
+    endpoints, client = makeClient(
+        reactor, 'failover:(tcp://a:1)?initialReconnectDelay=0,maxReconnectAttempts=3', '1.2', autoReconnect=True
     )
     connecting = client.connect()
     first = endpoints.attempts[0].succeed()
@@ -370,12 +345,8 @@ def test_everyLaterAckOfAnOldFrameIsStale(reactor):
 
 
 def test_commandsWhileReconnectingWait(reactor):
-    endpoints = FakeEndpoints()
-    client = Stomp(
-        StompConfig('failover:(tcp://a:1)?initialReconnectDelay=1000,maxReconnectAttempts=3', version='1.2'),
-        endpointFactory=endpoints,
-        reactor=reactor,
-        autoReconnect=True,
+    endpoints, client = makeClient(
+        reactor, 'failover:(tcp://a:1)?initialReconnectDelay=1000,maxReconnectAttempts=3', '1.2', autoReconnect=True
     )
     connecting = client.connect()
     first = endpoints.attempts[0].succeed()
@@ -411,8 +382,7 @@ def test_twoPointThreeStompSignature():
 
 
 def test_heartBeatsStopWhenTheSessionNoLongerAsksForThem(reactor):
-    endpoints = FakeEndpoints()
-    client = Stomp(StompConfig(URI, version='1.2'), endpointFactory=endpoints, reactor=reactor)
+    endpoints, client = makeClient(reactor)
     connecting = client.connect(heartBeats=(1000, 0))
     link = endpoints.attempts[0].succeed(FakeBroker(heartBeats=(0, 1000)))
     successOf(connecting)

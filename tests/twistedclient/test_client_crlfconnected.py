@@ -3,11 +3,9 @@ may be CR LF), although its parser reads with 1.0's rules until the version is k
 
 from __future__ import annotations
 
-from stompest.config import StompConfig
 from stompest.protocol.spec import StompSpec
-from stompest.twisted import Stomp
 
-from .helpers import FakeBroker, FakeEndpoints, successOf
+from .helpers import FakeBroker, makeClient, successOf
 
 
 def crlfLines(wire: bytes) -> bytes:
@@ -17,8 +15,7 @@ def crlfLines(wire: bytes) -> bytes:
 
 
 def test_connectSucceedsWithACrlfConnectedFrame(reactor):
-    endpoints = FakeEndpoints()
-    client = Stomp(StompConfig('tcp://broker.invalid:61613', version='1.2'), endpointFactory=endpoints, reactor=reactor)
+    endpoints, client = makeClient(reactor)
     connecting = client.connect(heartBeats=(0, 0), connectedTimeout=5)
     link = endpoints.attempts[0].succeed(FakeBroker(), pump=False)
     link.broker.dataReceived(link.clientTransport.value())  # the CONNECT

@@ -6,22 +6,14 @@ import logging
 
 from twisted.internet import defer
 
-from stompest.config import StompConfig
 from stompest.error import StompCancelledError, StompConnectionError, StompConnectTimeout, StompHeartBeatTimeout
 from stompest.protocol.spec import StompSpec
-from stompest.twisted import Stomp
 from stompest.twisted.listener import Listener, SubscriptionListener, defaultListeners
 
-from .helpers import FakeBroker, FakeEndpoints, assertNoResult, failureOf, successOf
+from .helpers import FakeBroker, assertNoResult, connected, failureOf, makeClient, successOf
 
 QUEUE = '/queue/in'
 CLIENT_INDIVIDUAL = {StompSpec.ACK_HEADER: StompSpec.ACK_CLIENT_INDIVIDUAL, StompSpec.ID_HEADER: 'sub-1'}
-
-
-def makeClient(reactor, uri='tcp://broker.invalid:61613', **kwargs):
-    endpoints = FakeEndpoints()
-    client = Stomp(StompConfig(uri, version='1.2'), endpointFactory=endpoints, reactor=reactor, **kwargs)
-    return endpoints, client
 
 
 # -- heart-beats -----------------------------------------------------------------------------------
@@ -270,14 +262,6 @@ def test_errorFrameDoesNotReconnect(reactor):
 # -- maxInFlight -----------------------------------------------------------------------------------
 
 
-def connectedClient(reactor, **kwargs):
-    endpoints, client = makeClient(reactor, **kwargs)
-    connecting = client.connect()
-    link = endpoints.attempts[0].succeed()
-    successOf(connecting)
-    return endpoints, client, link
-
-
 def deferringHandler(handled, pending):
     def handler(connection, frame):
         handled.append(frame.body)
@@ -288,7 +272,7 @@ def deferringHandler(handled, pending):
 
 
 def test_maxInFlightQueuesMessagesAndPausesTheTransportOnlyWhenTheQueueOverflows(reactor):
-    endpoints, client, link = connectedClient(reactor)
+    endpoints, client, link = connected(reactor)
     handled, pending = [], []
     listener = SubscriptionListener(deferringHandler(handled, pending), maxInFlight=2, maxQueued=2)
     successOf(client.subscribe(QUEUE, CLIENT_INDIVIDUAL, listener=listener))
@@ -326,7 +310,7 @@ def test_receiptsAreHandledWhileASubscriptionIsAtItsLimit(reactor):
     # The transformer pattern: each handler sends its output with a receipt and finishes (the
     # input is ACKed) when the RECEIPT arrives. The old design stopped reading at the limit, so
     # the RECEIPTs were never read: a deadlock.
-    endpoints, client, link = connectedClient(reactor)
+    endpoints, client, link = connected(reactor)
     handled = []
 
     def transform(connection, frame):
@@ -349,7 +333,7 @@ def test_receiptsAreHandledWhileASubscriptionIsAtItsLimit(reactor):
 
 
 def test_clientWideMaxInFlightIsTheDefault(reactor):
-    endpoints, client, link = connectedClient(reactor, maxInFlight=1)
+    endpoints, client, link = connected(reactor, maxInFlight=1)
     pending = defer.Deferred()
     listener = SubscriptionListener(lambda c, f: pending)
     successOf(client.subscribe(QUEUE, CLIENT_INDIVIDUAL, listener=listener))
@@ -370,7 +354,7 @@ def test_clientWideMaxInFlightIsTheDefault(reactor):
 
 def test_disconnectDropsQueuedMessagesWithoutAckAndWaitsForThoseInFlight(reactor, caplog):
     caplog.set_level(logging.INFO, logger='stompest.twisted.listener')
-    endpoints, client, link = connectedClient(reactor)
+    endpoints, client, link = connected(reactor)
     handled, pending = [], []
     listener = SubscriptionListener(deferringHandler(handled, pending), maxInFlight=1)
     successOf(client.subscribe(QUEUE, CLIENT_INDIVIDUAL, listener=listener))
@@ -393,7 +377,7 @@ def test_disconnectDropsQueuedMessagesWithoutAckAndWaitsForThoseInFlight(reactor
 
 
 def test_disconnectTimeoutWithQueuedMessagesAcksNothing(reactor):
-    endpoints, client, link = connectedClient(reactor)
+    endpoints, client, link = connected(reactor)
     handled, pending = [], []
     listener = SubscriptionListener(deferringHandler(handled, pending), maxInFlight=1)
     successOf(client.subscribe(QUEUE, CLIENT_INDIVIDUAL, listener=listener))

@@ -5,27 +5,16 @@ from __future__ import annotations
 from twisted.internet import defer
 from twisted.python.failure import Failure
 
-from stompest.config import StompConfig
 from stompest.error import StompCancelledError, StompConnectionError
 from stompest.protocol.frame import StompFrame
 from stompest.protocol.spec import StompSpec
-from stompest.twisted import Stomp
 from stompest.twisted.listener import Listener, SubscriptionListener, defaultListeners
 
-from .helpers import FakeBroker, FakeEndpoints, assertNoResult, failureOf, sentFrames, successOf
+from .helpers import FakeBroker, assertNoResult, connected, failureOf, makeClient, sentFrames, successOf
 
 URI = 'tcp://broker.invalid:61613'
 QUEUE = '/queue/in'
 ERRORS = '/queue/errors'
-
-
-def connected(reactor, version: str = '1.2', broker: FakeBroker | None = None, **kwargs):
-    endpoints = FakeEndpoints()
-    client = Stomp(StompConfig(URI, version=version), endpointFactory=endpoints, reactor=reactor, **kwargs)
-    connecting = client.connect()
-    link = endpoints.attempts[0].succeed(broker or FakeBroker(version=version))
-    successOf(connecting)
-    return endpoints, client, link
 
 
 def subscribed(reactor, handler, ack=StompSpec.ACK_CLIENT_INDIVIDUAL, **listenerKwargs):
@@ -314,7 +303,7 @@ def test_everyCommandRaisesStompConnectionErrorAtOnceWhenNotConnected(reactor):
 
     from stompest.error import StompNotConnectedError
 
-    client = Stomp(StompConfig(URI, version='1.2'), endpointFactory=FakeEndpoints(), reactor=reactor)
+    _, client = makeClient(reactor)
     message = StompFrame('MESSAGE', {'message-id': '1', 'ack': '1'})
     commands = [
         lambda: client.send('/queue/a', b'x'),

@@ -9,7 +9,6 @@ import inspect
 import pytest
 from twisted.internet.testing import MemoryReactorClock
 
-from stompest.config import StompConfig
 from stompest.error import (
     StompCancelledError,
     StompConnectionError,
@@ -18,7 +17,6 @@ from stompest.error import (
     StompProtocolError,
 )
 from stompest.protocol.frame import StompFrame
-from stompest.twisted import Stomp
 from stompest.twisted._lifecycle import (
     CONNECTED,
     CONNECTING,
@@ -29,27 +27,12 @@ from stompest.twisted._lifecycle import (
     Lifecycle,
 )
 
-from .helpers import FakeBroker, FakeEndpoints, assertNoResult, failureOf, successOf
+from .helpers import FakeBroker, assertNoResult, connected, failureOf, makeClient, successOf
 
-URI = 'tcp://broker.invalid:61613'
 RECONNECTING_URI = 'failover:(tcp://a:1)?initialReconnectDelay=1000,maxReconnectAttempts=2,randomize=false'
 
 #: every move a scenario below made, to check that together they cover the table
 SEEN: set[tuple[str, str, str]] = set()
-
-
-def makeClient(reactor, uri=URI, **options):
-    endpoints = FakeEndpoints()
-    client = Stomp(StompConfig(uri, version='1.2'), endpointFactory=endpoints, reactor=reactor, **options)
-    return endpoints, client
-
-
-def connected(reactor, uri=URI, broker=None, heartBeats=None, **options):
-    endpoints, client = makeClient(reactor, uri, **options)
-    connecting = client.connect(heartBeats=heartBeats)
-    link = endpoints.attempts[0].succeed(broker or FakeBroker())
-    successOf(connecting)
-    return endpoints, client, link
 
 
 def finished(client):

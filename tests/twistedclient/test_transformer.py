@@ -8,13 +8,11 @@ from __future__ import annotations
 import pytest
 from twisted.internet import defer
 
-from stompest.config import StompConfig
 from stompest.error import StompCancelledError, StompConnectionError
 from stompest.protocol.frame import StompFrame
-from stompest.twisted import Stomp
 from stompest.twisted.transformer import Output, TransactionalTransformer, defaultAckMode
 
-from .helpers import FakeBroker, FakeEndpoints, assertNoResult, failureOf, successOf
+from .helpers import FakeBroker, assertNoResult, failureOf, makeClient, successOf
 
 IN, OUT, ERRORS = '/queue/in', '/queue/out', '/queue/errors'
 ACTIVEMQ = 'ActiveMQ/5.17.2'
@@ -39,13 +37,7 @@ class Rig:
         **options,
     ):
         self.reactor = reactor
-        self.endpoints = FakeEndpoints()
-        self.client = Stomp(
-            StompConfig(uri, version='1.2'),
-            endpointFactory=self.endpoints,
-            reactor=self.reactor,
-            **(clientOptions or {}),
-        )
+        self.endpoints, self.client = makeClient(reactor, uri, **(clientOptions or {}))
         connecting = self.client.connect()
         self.link = self.endpoints.attempts[0].succeed(FakeBroker(answerReceipts=answerReceipts, server=server))
         successOf(connecting)
@@ -109,8 +101,7 @@ def test_prefetchGivenByTheUserIsKept(reactor):
 
 
 def test_anotherAckModeIsRefused(reactor):
-    endpoints = FakeEndpoints()
-    client = Stomp(StompConfig('tcp://broker.invalid:61613', version='1.2'), endpointFactory=endpoints, reactor=reactor)
+    endpoints, client = makeClient(reactor)
     connecting = client.connect()
     endpoints.attempts[0].succeed()
     successOf(connecting)
