@@ -9,8 +9,9 @@
 * ``twisted-lifecycle.svg``: the Twisted client's connection lifecycle, when ``stompest.twisted``
   has a transitions table (see :func:`twistedTransitions`); without one, no picture is made and
   the ``stompest-figure`` directive for it says so in the page.
-* ``bench-parser.svg`` and ``bench-e2e.svg``: the benchmark figures as bar charts (matplotlib,
-  Agg backend), drawn from ``docs/data/bench_parser.json`` and ``docs/data/bench_e2e.json``.
+* ``bench-parser.svg``, ``bench-e2e.svg`` and ``bench-pipeline.svg``: the benchmark figures (matplotlib,
+  Agg backend), drawn from ``docs/data/bench_parser.json``, ``docs/data/bench_e2e.json`` and
+  ``docs/data/bench_pipeline.json``.
 
 The files are written into ``docs/_generated/`` when the builder starts; pages show them with
 ``.. stompest-figure:: NAME`` (a figure with alt text and caption) so that a missing picture is a
@@ -547,6 +548,50 @@ def drawE2eChart(data: dict[str, Any]) -> str:
     return _svg(fig, plt)
 
 
+PIPELINES = {  # bench_pipeline.py's names: label, colour, line style
+    'transactions': ('stompest transactions (a)', COLOURS['stompest'], '-'),
+    'ceiling': ('raw-socket ceiling (d)', COLOURS['raw'], '--'),
+    'receipts': ('stompest receipts (b)', '#16a34a', ':'),
+    'stomppy': ('stomp.py receipts (c)', COLOURS['stomp.py'], ':'),
+}
+
+
+def drawPipelineChart(data: dict[str, Any]) -> str:
+    """msg/s over the batch size per broker: the batched pipelines as curves, the per-message
+    ones (which do not batch) as flat lines; each point the best round."""
+    plt = _pyplot()
+    best: dict[tuple[str, str, int | None], float] = {}
+    for run in data['results']:
+        key = (run['broker'], run['pipeline'], run['batch'])
+        best[key] = max(best.get(key, 0.0), run['rate'])
+    brokers = list(dict.fromkeys(run['broker'] for run in data['results']))
+    batches = sorted({batch for (_, _, batch) in best if batch})
+    fig, axes = plt.subplots(1, len(brokers), figsize=(8.6, 3.9), sharey=True, squeeze=False)
+    for axis, broker in zip(axes[0], brokers, strict=True):
+        for pipeline, (label, colour, style) in PIPELINES.items():
+            flat = (broker, pipeline, None) in best
+            if flat:
+                values = [best[(broker, pipeline, None)]] * len(batches)
+            else:
+                values = [best.get((broker, pipeline, batch), float('nan')) for batch in batches]
+            marker = None if flat else 'o'
+            axis.plot(batches, values, style, color=colour, label=label, linewidth=2, marker=marker, markersize=4)
+        axis.set_xscale('log')
+        axis.set_xticks(batches, [str(batch) for batch in batches])
+        axis.minorticks_off()
+        axis.set_xlabel('batch size (inputs per transaction)', fontsize=9)
+        axis.set_title({'activemq': 'ActiveMQ', 'rabbitmq': 'RabbitMQ'}.get(broker, broker), fontweight='bold')
+        axis.grid(axis='y', color='#e2e8f0')
+        axis.set_axisbelow(True)
+    axes[0][0].set_ylabel('messages/s through the pipeline')
+    axes[0][0].yaxis.set_major_formatter(lambda value, _: f'{value / 1000:,.0f}k' if value else '0')
+    axes[0][0].set_ylim(bottom=0)
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc='lower center', ncol=2, fontsize=9, frameon=False)
+    fig.tight_layout(rect=(0, 0.13, 1, 1))
+    return _svg(fig, plt)
+
+
 def _svg(fig: Any, plt: Any) -> str:
     import io
 
@@ -580,6 +625,7 @@ def generate(app: Sphinx) -> None:
         write('twisted-lifecycle', drawStates('Twisted client connection lifecycle', *lifecycle))
     write('bench-parser', drawParserChart(json.loads((DATA / 'bench_parser.json').read_text())))
     write('bench-e2e', drawE2eChart(json.loads((DATA / 'bench_e2e.json').read_text())))
+    write('bench-pipeline', drawPipelineChart(json.loads((DATA / 'bench_pipeline.json').read_text())))
 
 
 class Figure(SphinxDirective):
@@ -597,7 +643,7 @@ class Figure(SphinxDirective):
                 return [nodes.paragraph(text=f'(The {name} picture is drawn once the code has its table.)')]
             log.warning('stompestfigures: no picture named %r', name, location=self.get_location())
             return []
-        for source in (Path(__file__), DATA / 'bench_parser.json', DATA / 'bench_e2e.json'):
+        for source in (Path(__file__), *sorted(DATA.glob('*.json'))):
             self.env.note_dependency(str(source))
         figure = nodes.figure(classes=['stompest-figure'])
         # A leading slash: relative to the docs' source folder, from any page.

@@ -19,18 +19,11 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from stompest.cli.connect import (
-    closeQuietly,
-    connectSync,
-    leave,
-    raiseIfError,
-    waitForFrame,
-    waitForReceipt,
-)
+from stompest.cli.connect import connected, raiseIfError, waitForFrame, waitForReceipt
 from stompest.cli.context import Context
 from stompest.cli.errors import CliError
 from stompest.cli.output import ProgressBar, TextOut, formatTable, rate
-from stompest.cli.signals import Stopped, StopSignals
+from stompest.cli.signals import StopSignals
 from stompest.protocol.spec import StompSpec
 
 __all__ = ['BenchStats', 'cmdBench']
@@ -103,46 +96,44 @@ def cmdBench(args: argparse.Namespace, context: Context) -> int:
     body = b'x' * args.size
     stop = context.stop
     stats = BenchStats(args.count, args.size)
-    client = connectSync(args, stop, context.report)
-    context.report(
-        f'bench: {args.count} messages of {args.size} bytes through {destination!r}, at most {args.window} in flight'
-    )
-    bar = ProgressBar(context.stderr, args.count)
-    started = time.monotonic()
-    try:
-        try:
-            receipt = f'bench-subscribe-{uuid.uuid4()}'
-            client.subscribe(destination, {StompSpec.ACK_HEADER: StompSpec.ACK_AUTO}, receipt=receipt)
-            waitForReceipt(client, receipt, args.connectTimeout, stop)
-            started = time.monotonic()
-            refillAt = args.window // 2  # refill in bursts: fewer turns between sending and reading
-            while stats.consumed < args.count:
-                if stats.inFlight <= refillAt:
-                    _produce(client, destination, body, stats, args.window, stop, started)
-                stop.check()
-                mustWait = stats.produced == args.count or stats.inFlight > refillAt
-                if mustWait and not waitForFrame(client, args.timeout, stop):
-                    break
-                while client.canRead(0):
-                    _receive(client, stats, started)
-                bar.update(stats.consumed, f'consumed {stats.consumed}')
-            bar.finish(stats.consumed, f'consumed {stats.consumed} in {stats.consumeSeconds:.2f} s')
-        except Stopped as exc:
-            if exc.forced:
-                raise
-            stats.produceSeconds = stats.produceSeconds or time.monotonic() - started
-            stats.consumeSeconds = stats.consumeSeconds or stats.produceSeconds
-            bar.finish(stats.consumed, 'stopped')
-            _drain(client, stats, started, DRAIN_TIMEOUT)
-            left = (
-                f'{stats.inFlight} messages may be left on {destination!r}'
-                if stats.inFlight
-                else (f'nothing left on {destination!r}')
-            )
-            context.report(f'bench: stopped after {stats.produced} messages; {left}')
-        leave(client, args.connectTimeout, stop, context.report)
-    finally:
-        closeQuietly(client)
+
+    def stopped() -> None:
+        # After a stop request, before the DISCONNECT: consume what is in flight, say what is left
+        # (client, bar and started are bound by then: the block below binds them first).
+        stats.produceSeconds = stats.produceSeconds or time.monotonic() - started
+        stats.consumeSeconds = stats.consumeSeconds or stats.produceSeconds
+        bar.finish(stats.consumed, 'stopped')
+        _drain(client, stats, started, DRAIN_TIMEOUT)
+        left = (
+            f'{stats.inFlight} messages may be left on {destination!r}'
+            if stats.inFlight
+            else (f'nothing left on {destination!r}')
+        )
+        context.report(f'bench: stopped after {stats.produced} messages; {left}')
+
+    with connected(args, stop, context.report, onStopped=stopped) as client:
+        context.report(
+            f'bench: {args.count} messages of {args.size} bytes through {destination!r}, '
+            f'at most {args.window} in flight'
+        )
+        bar = ProgressBar(context.stderr, args.count)
+        started = time.monotonic()
+        receipt = f'bench-subscribe-{uuid.uuid4()}'
+        client.subscribe(destination, {StompSpec.ACK_HEADER: StompSpec.ACK_AUTO}, receipt=receipt)
+        waitForReceipt(client, receipt, args.connectTimeout, stop)
+        started = time.monotonic()
+        refillAt = args.window // 2  # refill in bursts: fewer turns between sending and reading
+        while stats.consumed < args.count:
+            if stats.inFlight <= refillAt:
+                _produce(client, destination, body, stats, args.window, stop, started)
+            stop.check()
+            mustWait = stats.produced == args.count or stats.inFlight > refillAt
+            if mustWait and not waitForFrame(client, args.timeout, stop):
+                break
+            while client.canRead(0):
+                _receive(client, stats, started)
+            bar.update(stats.consumed, f'consumed {stats.consumed}')
+        bar.finish(stats.consumed, f'consumed {stats.consumed} in {stats.consumeSeconds:.2f} s')
     TextOut(context.stdout).write(formatTable(stats.table(destination)))
     stop.check()
     if stats.consumed < args.count:

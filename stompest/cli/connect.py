@@ -10,14 +10,15 @@ The schedule (delays, randomisation, limits) is still :class:`~stompest.protocol
 from __future__ import annotations
 
 import argparse
+import contextlib
 import ssl
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from stompest.cli.errors import CliError, ConnectFailed, brokerUri, describeCause
-from stompest.cli.signals import POLL_INTERVAL, StopSignals
+from stompest.cli.signals import POLL_INTERVAL, Stopped, StopSignals
 from stompest.config import StompConfig
 from stompest.error import StompConnectionError, StompConnectTimeout, StompError, StompProtocolError
 from stompest.protocol.failover import StompFailoverTransport
@@ -27,7 +28,9 @@ from stompest.protocol.spec import StompSpec
 __all__ = [
     'BrokerWalk',
     'configFor',
+    'connectKeywords',
     'connectSync',
+    'connected',
     'disconnect',
     'leave',
     'raiseIfError',
@@ -132,6 +135,16 @@ def sleepUnlessStopped(seconds: float, stop: StopSignals, sleep: Callable[[float
         sleep(min(remaining, POLL_INTERVAL))
 
 
+def connectKeywords(args: argparse.Namespace) -> dict[str, Any]:
+    """The keywords of ``connect()`` the options ask for (the same for both clients)."""
+    return {
+        'host': args.host,
+        'heartBeats': args.heartBeats,
+        'connectTimeout': args.connectTimeout,
+        'connectedTimeout': args.connectTimeout,
+    }
+
+
 def connectSync(args: argparse.Namespace, stop: StopSignals, report: Callable[[str], None]) -> Any:
     """A connected blocking client (:class:`stompest.sync.Stomp`) to a broker of ``--uri``."""
     from stompest.sync.client import Stomp
@@ -143,12 +156,7 @@ def connectSync(args: argparse.Namespace, stop: StopSignals, report: Callable[[s
         sleepUnlessStopped(delay, stop)
         client = Stomp(configFor(args, brokerUri(broker), sslContext))
         try:
-            client.connect(
-                host=args.host,
-                heartBeats=args.heartBeats,
-                connectTimeout=args.connectTimeout,
-                connectedTimeout=args.connectTimeout,
-            )
+            client.connect(**connectKeywords(args))
         except StompProtocolError as exc:
             raise walk.refused(broker, exc) from exc
         except StompConnectionError as exc:
@@ -221,6 +229,34 @@ def leave(client: Any, timeout: float, stop: StopSignals, report: Callable[[str]
         disconnectAfterStop(client, timeout, report)
     else:
         disconnect(client, timeout, stop)
+
+
+@contextlib.contextmanager
+def connected(
+    args: argparse.Namespace,
+    stop: StopSignals,
+    report: Callable[[str], None],
+    onStopped: Callable[[], None] | None = None,
+) -> Iterator[Any]:
+    """A connected blocking client (:func:`connectSync`) for the block, which ends in a
+    DISCONNECT (:func:`leave`) and a closed socket, whatever happens.
+
+    A stop request (:class:`~stompest.cli.signals.Stopped`) ends the block early and is not
+    raised again here (the command calls ``stop.check()`` once it has reported); ``onStopped``
+    runs before the DISCONNECT. A forced stop goes through at once, without a goodbye.
+    """
+    client = connectSync(args, stop, report)
+    try:
+        try:
+            yield client
+        except Stopped as exc:
+            if exc.forced:
+                raise
+            if onStopped is not None:
+                onStopped()
+        leave(client, args.connectTimeout, stop, report)
+    finally:
+        closeQuietly(client)
 
 
 def closeQuietly(client: Any) -> None:

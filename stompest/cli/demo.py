@@ -11,7 +11,7 @@ import argparse
 import uuid
 from typing import Any
 
-from stompest.cli.connect import BrokerWalk, configFor, sslContextFor
+from stompest.cli.connect import BrokerWalk, configFor, connectKeywords, sslContextFor
 from stompest.cli.context import Context
 from stompest.cli.errors import CliError, brokerUri
 from stompest.cli.output import ProgressBar, TextOut, formatTable
@@ -42,12 +42,7 @@ def connectTwisted(reactor: Any, args: argparse.Namespace, context: Context) -> 
             tls = twistedTls(uri, args.ca, args.cert, args.key, args.noVerify)
             client = Stomp(configFor(args, uri, tls), reactor=reactor, receiptTimeout=args.connectTimeout)
             try:
-                yield client.connect(
-                    host=args.host,
-                    heartBeats=args.heartBeats,
-                    connectTimeout=args.connectTimeout,
-                    connectedTimeout=args.connectTimeout,
-                )
+                yield client.connect(**connectKeywords(args))
             except StompProtocolError as exc:
                 raise brokers.refused(broker, exc) from exc
             except (StompConnectionError, StompCancelledError, defer.CancelledError) as exc:

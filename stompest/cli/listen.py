@@ -5,18 +5,10 @@ from __future__ import annotations
 import argparse
 import uuid
 
-from stompest.cli.connect import (
-    closeQuietly,
-    connectSync,
-    leave,
-    raiseIfError,
-    waitForFrame,
-    waitForReceipt,
-)
+from stompest.cli.connect import connected, raiseIfError, waitForFrame, waitForReceipt
 from stompest.cli.context import Context
 from stompest.cli.errors import CliError
 from stompest.cli.output import formatMessage
-from stompest.cli.signals import Stopped
 from stompest.protocol.spec import StompSpec
 
 __all__ = ['cmdListen']
@@ -37,35 +29,27 @@ def cmdListen(args: argparse.Namespace, context: Context) -> int:
     """``stompest listen``; a stop request ends it between two messages, with a DISCONNECT
     (the messages not yet printed, hence not acknowledged, go back to the queue)."""
     stop = context.stop
-    client = connectSync(args, stop, context.report)
     received = 0
-    try:
-        try:
-            receipt = f'subscribe-{uuid.uuid4()}'
-            client.subscribe(args.destination, subscribeHeaders(args), receipt=receipt)
-            waitForReceipt(client, receipt, args.connectTimeout, stop)
-            while args.count is None or received < args.count:
-                if not waitForFrame(client, args.timeout, stop):
-                    if args.count is not None:
-                        raise CliError(
-                            f'Only {received} of {args.count} messages arrived on {args.destination!r} '
-                            f'[--timeout={args.timeout:g}]'
-                        )
-                    break
-                frame = client.receiveFrame()
-                raiseIfError(frame)
-                if frame.command != StompSpec.MESSAGE:
-                    continue
-                context.stdout.write(formatMessage(frame, args.json))
-                context.stdout.flush()  # printed before acknowledged: a crash in between means redelivery, not loss
-                received += 1
-                if args.ack != StompSpec.ACK_AUTO:
-                    client.ack(frame)
-        except Stopped as exc:
-            if exc.forced:
-                raise
-        leave(client, args.connectTimeout, stop, context.report)
-    finally:
-        closeQuietly(client)
+    with connected(args, stop, context.report) as client:
+        receipt = f'subscribe-{uuid.uuid4()}'
+        client.subscribe(args.destination, subscribeHeaders(args), receipt=receipt)
+        waitForReceipt(client, receipt, args.connectTimeout, stop)
+        while args.count is None or received < args.count:
+            if not waitForFrame(client, args.timeout, stop):
+                if args.count is not None:
+                    raise CliError(
+                        f'Only {received} of {args.count} messages arrived on {args.destination!r} '
+                        f'[--timeout={args.timeout:g}]'
+                    )
+                break
+            frame = client.receiveFrame()
+            raiseIfError(frame)
+            if frame.command != StompSpec.MESSAGE:
+                continue
+            context.stdout.write(formatMessage(frame, args.json))
+            context.stdout.flush()  # printed before acknowledged: a crash in between means redelivery, not loss
+            received += 1
+            if args.ack != StompSpec.ACK_AUTO:
+                client.ack(frame)
     stop.check()
     return 0

@@ -7,10 +7,10 @@ import uuid
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from stompest.cli.connect import closeQuietly, connectSync, leave, waitForReceipt
+from stompest.cli.connect import connected, waitForReceipt
 from stompest.cli.context import Context
 from stompest.cli.errors import CliError
-from stompest.cli.signals import Stopped, StopSignals
+from stompest.cli.signals import StopSignals
 from stompest.protocol.spec import StompSpec
 
 __all__ = ['cmdSend']
@@ -56,23 +56,15 @@ def cmdSend(args: argparse.Namespace, context: Context) -> int:
     else:
         bodies = _bodies(args, context.stdin)  # stdin lines are sent as they come
     stop = context.stop
-    client = connectSync(args, stop, context.report)
     sent = 0
     pending = iter(bodies)
-    try:
-        try:
-            while (body := _nextBody(pending, stop)) is not None:
-                receipt = f'send-{sent}-{uuid.uuid4()}' if args.receipt else None
-                client.send(args.destination, body, headers, receipt)
-                sent += 1
-                if receipt is not None:
-                    waitForReceipt(client, receipt, args.connectTimeout, stop)
-        except Stopped as exc:
-            if exc.forced:
-                raise
-        leave(client, args.connectTimeout, stop, context.report)
-    finally:
-        closeQuietly(client)
+    with connected(args, stop, context.report) as client:
+        while (body := _nextBody(pending, stop)) is not None:
+            receipt = f'send-{sent}-{uuid.uuid4()}' if args.receipt else None
+            client.send(args.destination, body, headers, receipt)
+            sent += 1
+            if receipt is not None:
+                waitForReceipt(client, receipt, args.connectTimeout, stop)
     context.report(f'sent {sent} message{"" if sent == 1 else "s"} to {args.destination!r}')
     stop.check()
     return 0

@@ -12,7 +12,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from stompest.error import StompFrameError, StompFrameLimitError
-from stompest.protocol._escape import unescaper
+from stompest.protocol._escape import UNESCAPERS as _UNESCAPERS
+from stompest.protocol._escape import unescaper as _unescaper
 from stompest.protocol.spec import StompSpec
 
 __all__ = ['Head', 'frameTooLarge', 'headerTooLong', 'readHead', 'shown', 'tooManyHeaders']
@@ -27,17 +28,6 @@ _V12 = StompSpec.VERSION_1_2
 _UNESCAPED_V12 = StompSpec.COMMANDS_ESCAPE_EXCLUDED[_V12]
 _COMMANDS = StompSpec.COMMANDS
 _BODY_ALLOWED = StompSpec.COMMANDS_BODY_ALLOWED
-
-_UNESCAPERS: dict[tuple[str, str], Callable[[str], str] | None] = {}
-
-
-def _unescaper(version: str, command: str) -> Callable[[str], str] | None:
-    key = (version, command)
-    try:
-        return _UNESCAPERS[key]
-    except KeyError:
-        result = _UNESCAPERS[key] = unescaper(version, command)
-        return result
 
 
 def shown(text: str | bytes) -> str:
@@ -109,6 +99,7 @@ def readHead(
         raise tooManyHeaders(count, maxHeaders)
     unescape = None
     if '\\' in head:
+        # _escape's own cache, read directly: a dict lookup, not a call, as frame.py does.
         try:
             unescape = _UNESCAPERS[version, command]
         except KeyError:

@@ -87,13 +87,7 @@ class Commands(ClientState):
                 else:
                     waits.append(result)
         try:
-            protocol = self._protocol  # sendFrame(), inlined on the hot path
-            if protocol is None or protocol.closed:
-                raise StompConnectionError(f'Not connected [{self._config.uri}]', broker=self._broker)
-            if log.isEnabledFor(logging.DEBUG):
-                log.debug('Sending %s', frame.info())
-            protocol.send(frame)
-            self.session.sent()
+            self.sendFrame(frame)
         except Exception:
             failure = Failure()
             for waiting in waits or ():
