@@ -1,6 +1,6 @@
-"""A fixture for every test folder that runs Twisted code: the test fails if any Deferred failure
-was left unhandled (Twisted logs it as "Unhandled error in Deferred"). The folders' conftests
-import it, so it is written once."""
+"""Fixtures for every test folder that runs Twisted code, written once and imported by the folders'
+conftests: the test fails if any Deferred failure was left unhandled (Twisted logs it as "Unhandled
+error in Deferred"), and a test that takes ``reactor`` fails if it leaves a timer ticking."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from twisted.internet.testing import MemoryReactorClock
 from twisted.logger import globalLogPublisher
 
 
@@ -29,3 +30,16 @@ def noUnhandledErrors() -> Iterator[list[Any]]:
     finally:
         globalLogPublisher.removeObserver(observer)
     assert not events, [str(event.get('log_failure') or event) for event in events]
+
+
+@pytest.fixture
+def reactor() -> Iterator[MemoryReactorClock]:
+    """The reactor a test's clients run on: a :class:`MemoryReactorClock` (it records ``connectTCP``
+    calls and is a ``task.Clock``). At teardown the test fails if a delayed call is left on it,
+    i.e. something is still ticking: the cleanup ``makeReconnector`` registers in Twisted's
+    ``twisted/application/test/test_internet.py``. A test that means "nothing is scheduled at this
+    moment" before doing more still asserts ``reactor.getDelayedCalls() == []`` itself."""
+    clock = MemoryReactorClock()
+    yield clock
+    left = clock.getDelayedCalls()
+    assert left == [], f'the test left {len(left)} delayed call(s) on the reactor: {left!r}'

@@ -1,4 +1,4 @@
-"""Run by test_asyncio.py in a fresh interpreter: install Twisted's asyncio reactor, start the
+"""Run by test_client_asyncio.py in a fresh interpreter: install Twisted's asyncio reactor, start the
 in-memory FakeBroker on 127.0.0.1 (a real TCP port) and do connect/subscribe/send/receive/
 disconnect with stompest.twisted.Stomp on that reactor. Prints 'OK <reactor class>'."""
 

@@ -1,5 +1,5 @@
 """Twisted-specific test helpers: a fake in-memory broker, a pump between two StringTransports,
-fake endpoints the test fires by hand, and synchronous Deferred assertions."""
+fake endpoints the test fires by hand, clients built on them, and synchronous Deferred assertions."""
 
 from __future__ import annotations
 
@@ -15,11 +15,13 @@ from twisted.internet.testing import StringTransport
 from twisted.python.failure import Failure
 from zope.interface import implementer
 
+from stompest.config import StompConfig
 from stompest.protocol.frame import StompFrame, StompHeartBeat
 from stompest.protocol.parser import StompParser
 from stompest.protocol.spec import StompSpec
 from stompest.testing import BrokerConnection, MemoryBroker
 from stompest.testing.twisted import BrokerProtocol
+from stompest.twisted import Stomp
 
 _NOTHING = object()
 
@@ -306,6 +308,43 @@ class Attempt:
         from twisted.internet.error import ConnectionRefusedError
 
         self.deferred.errback(exc or ConnectionRefusedError())
+
+
+# -- clients -----------------------------------------------------------------------------------------
+
+URI = 'tcp://broker.invalid:61613'
+
+
+def makeClient(
+    reactor: Any,
+    uri: str = URI,
+    version: str = '1.2',
+    login: str | None = None,
+    passcode: str | None = None,
+    **options: Any,
+) -> tuple[FakeEndpoints, Stomp]:
+    """A client on ``reactor`` (the test's ``reactor`` fixture, which fails the test if a timer is
+    left ticking) whose connects the test fires by hand: ``endpoints.attempts[0].succeed(...)``."""
+    endpoints = FakeEndpoints()
+    config = StompConfig(uri, login=login, passcode=passcode, version=version)
+    return endpoints, Stomp(config, endpointFactory=endpoints, reactor=reactor, **options)
+
+
+def connected(
+    reactor: Any,
+    uri: str = URI,
+    version: str = '1.2',
+    broker: FakeBroker | None = None,
+    heartBeats: tuple[int, int] | None = None,
+    **options: Any,
+) -> tuple[FakeEndpoints, Stomp, Link]:
+    """A :func:`makeClient` client, connected to ``broker`` (a :class:`FakeBroker` of ``version``
+    by default)."""
+    endpoints, client = makeClient(reactor, uri, version, **options)
+    connecting = client.connect(heartBeats=heartBeats)
+    link = endpoints.attempts[0].succeed(broker or FakeBroker(version=version))
+    successOf(connecting)
+    return endpoints, client, link
 
 
 def sentFrames(transport: StringTransport, version: str = StompSpec.VERSION_1_2) -> list[Any]:

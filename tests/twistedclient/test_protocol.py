@@ -6,14 +6,15 @@ import ssl
 
 import pytest
 from twisted.internet import interfaces
-from twisted.internet.testing import MemoryReactorClock, StringTransport
+from twisted.internet.error import ConnectingCancelledError
+from twisted.internet.testing import StringTransport
 
 from stompest.error import StompFrameError
 from stompest.protocol.frame import StompFrame, StompHeartBeat
 from stompest.twisted.protocol import StompFactory
 from stompest.twisted.util import clientTLSCreator, defaultEndpointFactory, describeFailure, errorDestinationHeaders
 
-from .helpers import StaticResolver
+from .helpers import StaticResolver, failureOf
 
 WIRE = b'MESSAGE\nmessage-id:1\n\none\x00\nMESSAGE\nmessage-id:2\n\ntwo\x00\n\nMESSAGE\nmessage-id:3\n\nthree\x00'
 
@@ -143,46 +144,60 @@ def test_framesBeforeGarbageInTheSameChunkAreDeliveredThenItCloses():
     assert lost[0].check(StompFrameError)
 
 
-def resolvingReactor(**names):
-    reactor = MemoryReactorClock()
+def resolving(reactor, **names):
+    """Install a resolver on ``reactor`` that knows ``names`` (``broker_invalid`` is ``broker.invalid``)."""
     resolver = StaticResolver({name.replace('_', '.'): addresses for name, addresses in names.items()})
     reactor.installNameResolver(resolver)
-    return reactor, resolver
+    return resolver
 
 
-def test_defaultEndpointsConnectOnTheGivenReactor():
-    reactor, resolver = resolvingReactor(broker_invalid=['192.0.2.7'])
+def abandon(*connecting):
+    """Cancel connects the test leaves pending: a HostnameEndpoint keeps a timer for its next address."""
+    for each in connecting:
+        each.cancel()
+        failureOf(each, ConnectingCancelledError)
+
+
+def test_defaultEndpointsConnectOnTheGivenReactor(reactor):
+    resolver = resolving(reactor, broker_invalid=['192.0.2.7'])
     factory = defaultEndpointFactory(reactor)
-    factory({'protocol': 'tcp', 'host': 'broker.invalid', 'port': 61613}, timeout=3).connect(StompFactory())
-    factory({'protocol': 'tcp', 'host': '::1', 'port': 61613}).connect(StompFactory())
-    factory({'protocol': 'tcp', 'host': '127.0.0.1', 'port': 61615}).connect(StompFactory())
+    connecting = [
+        factory({'protocol': 'tcp', 'host': 'broker.invalid', 'port': 61613}, timeout=3).connect(StompFactory()),
+        factory({'protocol': 'tcp', 'host': '::1', 'port': 61613}).connect(StompFactory()),
+        factory({'protocol': 'tcp', 'host': '127.0.0.1', 'port': 61615}).connect(StompFactory()),
+    ]
     assert [(c[0], c[1], c[3]) for c in reactor.tcpClients] == [
         ('192.0.2.7', 61613, 3),
         ('::1', 61613, 30),
         ('127.0.0.1', 61615, 30),
     ]
     assert resolver.asked == ['broker.invalid']  # IP literals are not resolved
+    abandon(*connecting)
 
 
-def test_aHostNameThatResolvesOnlyToIPv6IsReached():
-    reactor, resolver = resolvingReactor(v6only_invalid=['::1'])
+def test_aHostNameThatResolvesOnlyToIPv6IsReached(reactor):
+    resolving(reactor, v6only_invalid=['::1'])
     connecting = defaultEndpointFactory(reactor)({'protocol': 'tcp', 'host': 'v6only.invalid', 'port': 61613})
-    connecting.connect(StompFactory())
+    attempt = connecting.connect(StompFactory())
     assert [c[:2] for c in reactor.tcpClients] == [('::1', 61613)]
+    abandon(attempt)
 
 
-def test_aHostNameWithIPv4AndIPv6AddressesTriesBoth():
-    reactor, resolver = resolvingReactor(dual_invalid=['2001:db8::5', '192.0.2.5'])
-    defaultEndpointFactory(reactor)({'protocol': 'tcp', 'host': 'dual.invalid', 'port': 61613}).connect(StompFactory())
+def test_aHostNameWithIPv4AndIPv6AddressesTriesBoth(reactor):
+    resolving(reactor, dual_invalid=['2001:db8::5', '192.0.2.5'])
+    endpoint = defaultEndpointFactory(reactor)({'protocol': 'tcp', 'host': 'dual.invalid', 'port': 61613})
+    attempt = endpoint.connect(StompFactory())
     reactor.advance(1)  # RFC 8305: the next address after the attempt delay
     assert sorted(c[0] for c in reactor.tcpClients) == ['192.0.2.5', '2001:db8::5']
+    abandon(attempt)
 
 
-def test_sslEndpointVerifiesTheHostNameByDefault():
-    reactor, resolver = resolvingReactor(broker_example=['192.0.2.8'])
+def test_sslEndpointVerifiesTheHostNameByDefault(reactor):
+    resolving(reactor, broker_example=['192.0.2.8'])
     endpoint = defaultEndpointFactory(reactor)({'protocol': 'ssl', 'host': 'broker.example', 'port': 61614})
-    endpoint.connect(StompFactory())
+    attempt = endpoint.connect(StompFactory())
     assert reactor.tcpClients[0][:2] == ('192.0.2.8', 61614)
+    abandon(attempt)
     creator = clientTLSCreator(None, 'broker.example')
     assert interfaces.IOpenSSLClientConnectionCreator.providedBy(creator)
     assert creator._hostname == 'broker.example'  # the name the certificate must match

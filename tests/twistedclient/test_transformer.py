@@ -7,15 +7,12 @@ from __future__ import annotations
 
 import pytest
 from twisted.internet import defer
-from twisted.internet.testing import MemoryReactorClock
 
-from stompest.config import StompConfig
 from stompest.error import StompCancelledError, StompConnectionError
 from stompest.protocol.frame import StompFrame
-from stompest.twisted import Stomp
 from stompest.twisted.transformer import Output, TransactionalTransformer, defaultAckMode
 
-from .helpers import FakeBroker, FakeEndpoints, assertNoResult, failureOf, successOf
+from .helpers import FakeBroker, assertNoResult, failureOf, makeClient, successOf
 
 IN, OUT, ERRORS = '/queue/in', '/queue/out', '/queue/errors'
 ACTIVEMQ = 'ActiveMQ/5.17.2'
@@ -30,6 +27,7 @@ class Rig:
 
     def __init__(
         self,
+        reactor,
         handler=upper,
         headers=None,
         uri='tcp://broker.invalid:61613',
@@ -38,14 +36,8 @@ class Rig:
         server='fake/1.0',
         **options,
     ):
-        self.reactor = MemoryReactorClock()
-        self.endpoints = FakeEndpoints()
-        self.client = Stomp(
-            StompConfig(uri, version='1.2'),
-            endpointFactory=self.endpoints,
-            reactor=self.reactor,
-            **(clientOptions or {}),
-        )
+        self.reactor = reactor
+        self.endpoints, self.client = makeClient(reactor, uri, **(clientOptions or {}))
         connecting = self.client.connect()
         self.link = self.endpoints.attempts[0].succeed(FakeBroker(answerReceipts=answerReceipts, server=server))
         successOf(connecting)
@@ -79,7 +71,6 @@ class Rig:
         disconnecting = self.client.disconnect()
         self.link.pump()
         successOf(disconnecting)
-        assert self.reactor.getDelayedCalls() == []
 
 
 def transactionsOf(rig):
@@ -92,8 +83,8 @@ def transactionsOf(rig):
     return grouped
 
 
-def test_subscribesWithClientIndividualAcksAndAPrefetchForEachBroker():
-    rig = Rig(batch=10, maxTransactions=3)
+def test_subscribesWithClientIndividualAcksAndAPrefetchForEachBroker(reactor):
+    rig = Rig(reactor, batch=10, maxTransactions=3)
     subscribe = rig.frames('SUBSCRIBE')[0]
     assert subscribe.headers['ack'] == 'client-individual'
     assert subscribe.headers['activemq.prefetchSize'] == subscribe.headers['prefetch-count'] == '40'
@@ -101,18 +92,16 @@ def test_subscribesWithClientIndividualAcksAndAPrefetchForEachBroker():
     rig.finish()
 
 
-def test_prefetchGivenByTheUserIsKept():
-    rig = Rig(headers={'id': 'sub-1', 'prefetch-count': '7'})
+def test_prefetchGivenByTheUserIsKept(reactor):
+    rig = Rig(reactor, headers={'id': 'sub-1', 'prefetch-count': '7'})
     subscribe = rig.frames('SUBSCRIBE')[0]
     assert subscribe.headers['prefetch-count'] == '7'
     assert 'activemq.prefetchSize' not in subscribe.headers
     rig.finish()
 
 
-def test_anotherAckModeIsRefused():
-    reactor = MemoryReactorClock()
-    endpoints = FakeEndpoints()
-    client = Stomp(StompConfig('tcp://broker.invalid:61613', version='1.2'), endpointFactory=endpoints, reactor=reactor)
+def test_anotherAckModeIsRefused(reactor):
+    endpoints, client = makeClient(reactor)
     connecting = client.connect()
     endpoints.attempts[0].succeed()
     successOf(connecting)
@@ -120,8 +109,8 @@ def test_anotherAckModeIsRefused():
     assert "'auto'" in str(failure.value)
 
 
-def test_fullBatchesAreCommittedWithAReceipt():
-    rig = Rig(batch=3, linger=1000)
+def test_fullBatchesAreCommittedWithAReceipt(reactor):
+    rig = Rig(reactor, batch=3, linger=1000)
     rig.deliver(7)
     commits = rig.frames('COMMIT')
     assert len(commits) == 2 and all('receipt' in commit.headers for commit in commits)
@@ -140,8 +129,8 @@ def test_fullBatchesAreCommittedWithAReceipt():
     rig.finish()
 
 
-def test_aTransactionIsCommittedWhenItsLingerExpires():
-    rig = Rig(batch=100, linger=50)
+def test_aTransactionIsCommittedWhenItsLingerExpires(reactor):
+    rig = Rig(reactor, batch=100, linger=50)
     rig.deliver(2)
     rig.reactor.advance(0.049)
     rig.link.pump()
@@ -153,8 +142,8 @@ def test_aTransactionIsCommittedWhenItsLingerExpires():
     rig.finish()
 
 
-def test_inputsCountAsDoneOnlyWhenTheCommitReceiptArrives():
-    rig = Rig(batch=2, answerReceipts=False)
+def test_inputsCountAsDoneOnlyWhenTheCommitReceiptArrives(reactor):
+    rig = Rig(reactor, batch=2, answerReceipts=False)
     rig.deliver(2)
     [commit] = rig.frames('COMMIT')
     assert rig.transformer.committed == 0 and rig.transformer.inFlightTransactions == 1
@@ -164,8 +153,8 @@ def test_inputsCountAsDoneOnlyWhenTheCommitReceiptArrives():
     rig.finish()
 
 
-def test_commitsInFlightAreBoundedAndTheRestWaitsUnacknowledged():
-    rig = Rig(batch=2, maxTransactions=2, answerReceipts=False)
+def test_commitsInFlightAreBoundedAndTheRestWaitsUnacknowledged(reactor):
+    rig = Rig(reactor, batch=2, maxTransactions=2, answerReceipts=False)
     rig.deliver(10)
     commits = rig.frames('COMMIT')
     assert len(commits) == 2 and rig.transformer.inFlightTransactions == 2
@@ -185,7 +174,7 @@ def test_commitsInFlightAreBoundedAndTheRestWaitsUnacknowledged():
     rig.finish()
 
 
-def test_connectionLossForgetsTheTransactionAndRedeliveriesComeThrough():
+def test_connectionLossForgetsTheTransactionAndRedeliveriesComeThrough(reactor):
     release = {}
 
     def handler(client, frame):
@@ -195,6 +184,7 @@ def test_connectionLossForgetsTheTransactionAndRedeliveriesComeThrough():
         return upper(client, frame)
 
     rig = Rig(
+        reactor,
         handler,
         uri='failover:(tcp://a:1)?initialReconnectDelay=0,maxReconnectAttempts=3',
         batch=3,
@@ -220,24 +210,23 @@ def test_connectionLossForgetsTheTransactionAndRedeliveriesComeThrough():
     rig.finish()
 
 
-def test_lossWhileACommitAwaitsItsReceiptDoesNotCountIt():
-    rig = Rig(batch=2, answerReceipts=False)
+def test_lossWhileACommitAwaitsItsReceiptDoesNotCountIt(reactor):
+    rig = Rig(reactor, batch=2, answerReceipts=False)
     rig.deliver(3)
     assert rig.transformer.inFlightTransactions == 1
     rig.link.close()
     failureOf(rig.client.disconnected, StompConnectionError)
     assert rig.transformer.committed == 0 and rig.transformer.inFlightTransactions == 0
     assert rig.transformer.pending == 0
-    assert rig.reactor.getDelayedCalls() == []
 
 
-def test_aPoisonMessageGoesToTheErrorDestinationInTheSameTransaction():
+def test_aPoisonMessageGoesToTheErrorDestinationInTheSameTransaction(reactor):
     def handler(client, frame):
         if frame.headers['seq'] == '1':
             raise ValueError('cannot transform')
         return upper(client, frame)
 
-    rig = Rig(handler, batch=3, errorDestination=ERRORS)
+    rig = Rig(reactor, handler, batch=3, errorDestination=ERRORS)
     rig.deliver(3)
     [commands] = transactionsOf(rig).values()
     assert commands == ['BEGIN'] + ['SEND', 'ACK'] * 3 + ['COMMIT']
@@ -248,30 +237,29 @@ def test_aPoisonMessageGoesToTheErrorDestinationInTheSameTransaction():
     rig.finish()
 
 
-def test_aPoisonMessageWithoutErrorDestinationStopsTheClient():
+def test_aPoisonMessageWithoutErrorDestinationStopsTheClient(reactor):
     def handler(client, frame):
         if frame.headers['seq'] == '1':
             raise ValueError('cannot transform')
         return upper(client, frame)
 
-    rig = Rig(handler, batch=3)
+    rig = Rig(reactor, handler, batch=3)
     rig.deliver(2)
     rig.link.pump()
     failure = failureOf(rig.client.disconnected, ValueError)
     assert 'cannot transform' in str(failure.value)
     assert rig.broker.commands()[-3:] == ['ACK', 'COMMIT', 'DISCONNECT']  # the first is committed
     assert len(rig.frames('ACK')) == 1
-    assert rig.reactor.getDelayedCalls() == []
 
 
-def test_gracefulStopCommitsWhatIsCompleteAndCancelsTheRest():
+def test_gracefulStopCommitsWhatIsCompleteAndCancelsTheRest(reactor):
     waiting = {}
 
     def handler(client, frame):
         waiting[frame.headers['seq']] = d = defer.Deferred()
         return d
 
-    rig = Rig(handler, batch=10, linger=1000, answerReceipts=False)
+    rig = Rig(reactor, handler, batch=10, linger=1000, answerReceipts=False)
     rig.deliver(3)
     waiting['0'].callback(Output(OUT, b'a'))
     waiting['1'].callback([Output(OUT, b'b'), (OUT, b'c', {'x': 'y'})])
@@ -290,11 +278,10 @@ def test_gracefulStopCommitsWhatIsCompleteAndCancelsTheRest():
     assert [send.body for send in rig.frames('SEND')] == [b'a', b'b', b'c']
     assert rig.frames('SEND')[2].headers['x'] == 'y'
     assert len(rig.frames('ACK')) == 2 and rig.transformer.committed == 2
-    assert rig.reactor.getDelayedCalls() == []
 
 
-def test_stopTimeoutAbortsTheOpenTransaction():
-    rig = Rig(batch=1, maxTransactions=1, answerReceipts=False)
+def test_stopTimeoutAbortsTheOpenTransaction(reactor):
+    rig = Rig(reactor, batch=1, maxTransactions=1, answerReceipts=False)
     rig.deliver(2)  # one COMMIT in flight, the second transaction open behind it
     disconnecting = rig.client.disconnect(timeout=5)
     rig.link.pump()
@@ -307,17 +294,16 @@ def test_stopTimeoutAbortsTheOpenTransaction():
     failureOf(disconnecting, StompCancelledError)
     assert successOf(rig.client.disconnected) is None  # as in 2.3 after a disconnect timeout
     assert rig.transformer.committed == 0
-    assert rig.reactor.getDelayedCalls() == []
 
 
-def test_coroutineHandler():
+def test_coroutineHandler(reactor):
     gate = defer.Deferred()
 
     async def handler(client, frame):
         await gate
         return [Output(OUT, frame.body + b'!'), Output('/queue/audit', b'seen')]
 
-    rig = Rig(handler, batch=2)
+    rig = Rig(reactor, handler, batch=2)
     rig.deliver(2)
     assert rig.frames('SEND') == []
     gate.callback(None)
@@ -327,22 +313,22 @@ def test_coroutineHandler():
     rig.finish()
 
 
-def test_handlerReturningNothingStillAcknowledgesInATransaction():
-    rig = Rig(lambda client, frame: None, batch=2, persistent=False)
+def test_handlerReturningNothingStillAcknowledgesInATransaction(reactor):
+    rig = Rig(reactor, lambda client, frame: None, batch=2, persistent=False)
     rig.deliver(2)
     assert list(transactionsOf(rig).values()) == [['BEGIN', 'ACK', 'ACK', 'COMMIT']]
     rig.finish()
 
 
-def test_persistentFalseLeavesOutputsAsTheyAre():
-    rig = Rig(batch=1, persistent=False)
+def test_persistentFalseLeavesOutputsAsTheyAre(reactor):
+    rig = Rig(reactor, batch=1, persistent=False)
     rig.deliver(1)
     assert 'persistent' not in rig.frames('SEND')[0].headers
     rig.finish()
 
 
-def test_anInvalidResultCountsAsAHandlerFailure():
-    rig = Rig(lambda client, frame: b'not an output', batch=1, errorDestination=ERRORS)
+def test_anInvalidResultCountsAsAHandlerFailure(reactor):
+    rig = Rig(reactor, lambda client, frame: b'not an output', batch=1, errorDestination=ERRORS)
     rig.deliver(1)
     [send] = rig.frames('SEND')
     assert send.headers['destination'] == ERRORS and 'TypeError' in send.headers['stompest-failure']
@@ -383,8 +369,8 @@ def test_defaultAckModeIsCumulativeOnlyOnActiveMQClassic(server, expected):
     assert defaultAckMode(server) == expected
 
 
-def test_onActiveMQOneCumulativeAckPerTransactionGoesOutBeforeTheCommit():
-    rig = Rig(server=ACTIVEMQ, batch=3, linger=1000)
+def test_onActiveMQOneCumulativeAckPerTransactionGoesOutBeforeTheCommit(reactor):
+    rig = Rig(reactor, server=ACTIVEMQ, batch=3, linger=1000)
     subscribe = rig.frames('SUBSCRIBE')[0]
     assert subscribe.headers['ack'] == 'client' and rig.transformer.ackMode == 'client'
     rig.deliver(7)
@@ -401,9 +387,9 @@ def test_onActiveMQOneCumulativeAckPerTransactionGoesOutBeforeTheCommit():
     rig.finish()
 
 
-def test_cumulativeAcksWriteInputsInArrivalOrder():
+def test_cumulativeAcksWriteInputsInArrivalOrder(reactor):
     handler, waiting = deferredHandler()
-    rig = Rig(handler, server=ACTIVEMQ, batch=3, linger=1000)
+    rig = Rig(reactor, handler, server=ACTIVEMQ, batch=3, linger=1000)
     rig.deliver(3)
     waiting['2'].callback(None)  # the last one finishes first: nothing may be written yet
     waiting['1'].callback(None)
@@ -417,9 +403,9 @@ def test_cumulativeAcksWriteInputsInArrivalOrder():
     rig.finish()
 
 
-def test_cumulativeAcksGracefulStopCommitsOnlyUpToTheFirstCancelledInput():
+def test_cumulativeAcksGracefulStopCommitsOnlyUpToTheFirstCancelledInput(reactor):
     handler, waiting = deferredHandler()
-    rig = Rig(handler, server=ACTIVEMQ, batch=10, linger=1000)
+    rig = Rig(reactor, handler, server=ACTIVEMQ, batch=10, linger=1000)
     rig.deliver(3)
     waiting['0'].callback(None)
     waiting['2'].callback(None)  # finished, but behind the running second one
@@ -432,12 +418,12 @@ def test_cumulativeAcksGracefulStopCommitsOnlyUpToTheFirstCancelledInput():
     assert ack.headers['id'] == 'ack-message-1'  # the third stays unacknowledged: it comes back
     assert rig.broker.commands()[-2:] == ['COMMIT', 'DISCONNECT']
     assert rig.transformer.committed == 1 and rig.transformer.pending == 0
-    assert rig.reactor.getDelayedCalls() == []
 
 
-def test_cumulativeAcksAfterAConnectionLossStartAfresh():
+def test_cumulativeAcksAfterAConnectionLossStartAfresh(reactor):
     handler, waiting = deferredHandler()
     rig = Rig(
+        reactor,
         handler,
         server=ACTIVEMQ,
         uri='failover:(tcp://a:1)?initialReconnectDelay=0,maxReconnectAttempts=3',
@@ -463,13 +449,13 @@ def test_cumulativeAcksAfterAConnectionLossStartAfresh():
     rig.finish()
 
 
-def test_cumulativeAcksPoisonMessageGoesToTheErrorDestinationUnderTheSameAck():
+def test_cumulativeAcksPoisonMessageGoesToTheErrorDestinationUnderTheSameAck(reactor):
     def handler(client, frame):
         if frame.headers['seq'] == '1':
             raise ValueError('cannot transform')
         return upper(client, frame)
 
-    rig = Rig(handler, server=ACTIVEMQ, batch=3, errorDestination=ERRORS)
+    rig = Rig(reactor, handler, server=ACTIVEMQ, batch=3, errorDestination=ERRORS)
     rig.deliver(3)
     assert list(transactionsOf(rig).values()) == [['BEGIN', 'SEND', 'SEND', 'SEND', 'ACK', 'COMMIT']]
     assert [send.headers['destination'] for send in rig.frames('SEND')] == [OUT, ERRORS, OUT]
@@ -477,20 +463,19 @@ def test_cumulativeAcksPoisonMessageGoesToTheErrorDestinationUnderTheSameAck():
     rig.finish()
 
 
-def test_cumulativeAcksPoisonWithoutErrorDestinationAcksOnlyWhatCameBefore():
+def test_cumulativeAcksPoisonWithoutErrorDestinationAcksOnlyWhatCameBefore(reactor):
     def handler(client, frame):
         if frame.headers['seq'] == '1':
             raise ValueError('cannot transform')
         return upper(client, frame)
 
-    rig = Rig(handler, server=ACTIVEMQ, batch=3)
+    rig = Rig(reactor, handler, server=ACTIVEMQ, batch=3)
     rig.deliver(3)
     rig.link.pump()
     failureOf(rig.client.disconnected, ValueError)
     [ack] = rig.frames('ACK')
     assert ack.headers['id'] == 'ack-message-1'
     assert rig.broker.commands()[-3:] == ['ACK', 'COMMIT', 'DISCONNECT']
-    assert rig.reactor.getDelayedCalls() == []
 
 
 @pytest.mark.parametrize(
@@ -502,8 +487,8 @@ def test_cumulativeAcksPoisonWithoutErrorDestinationAcksOnlyWhatCameBefore():
         (ACTIVEMQ, {'ackMode': 'client'}, {'ack': 'client-individual'}, 'client-individual'),
     ],
 )
-def test_ackModeIsChosenByHeaderThenOptionThenBroker(server, options, headers, expected):
-    rig = Rig(server=server, headers={'id': 'sub-1', **headers}, batch=2, **options)
+def test_ackModeIsChosenByHeaderThenOptionThenBroker(reactor, server, options, headers, expected):
+    rig = Rig(reactor, server=server, headers={'id': 'sub-1', **headers}, batch=2, **options)
     assert rig.frames('SUBSCRIBE')[0].headers['ack'] == expected == rig.transformer.ackMode
     rig.deliver(2)
     assert len(rig.frames('ACK')) == (1 if expected == 'client' else 2)

@@ -6,15 +6,12 @@ from __future__ import annotations
 import logging
 
 import pytest
-from twisted.internet.testing import MemoryReactorClock
 
-from stompest.config import StompConfig
 from stompest.protocol.frame import StompFrame
 from stompest.protocol.spec import StompSpec
-from stompest.twisted import Stomp
 from stompest.twisted.listener import Listener, ReceiptListener, SubscriptionListener
 
-from .helpers import FakeBroker, FakeEndpoints, successOf
+from .helpers import FakeBroker, makeClient, successOf
 
 ACTIVEMQ_ACK = b'ID\\cvm-12-34567-1700000000000-3\\c1'
 RABBITMQ_ACK = b'T_s1@@session-Ab0_cDeFgHiJkLmNoPqRsT@@1'
@@ -32,11 +29,8 @@ class QuietReceiptListener(ReceiptListener):
     """A subclass that keeps ReceiptListener.onSend: the fast path still applies."""
 
 
-def consume(ackValue: bytes, extraListener: Listener | None = None, version: str = '1.2'):
-    reactor = MemoryReactorClock()
-    endpoints = FakeEndpoints()
-    config = StompConfig('tcp://broker.invalid:61613', version=version)
-    client = Stomp(config, endpointFactory=endpoints, reactor=reactor)
+def consume(reactor, ackValue: bytes, extraListener: Listener | None = None, version: str = '1.2'):
+    endpoints, client = makeClient(reactor, version=version)
     connecting = client.connect()
     link = endpoints.attempts[0].succeed(FakeBroker(version=version))
     successOf(connecting)
@@ -62,42 +56,42 @@ def consume(ackValue: bytes, extraListener: Listener | None = None, version: str
 
 
 @pytest.mark.parametrize('ackValue', [ACTIVEMQ_ACK, RABBITMQ_ACK])
-def test_ackBytesAreTheSameOnBothPaths(ackValue, caplog):
+def test_ackBytesAreTheSameOnBothPaths(reactor, ackValue, caplog):
     expected = b'ACK\nid:' + ackValue + b'\n\n\x00'
-    client, link, frame, fast = consume(ackValue)
+    client, link, frame, fast = consume(reactor, ackValue)
     assert client._plainFrames
     assert fast == expected
     watcher = SendWatcher()
-    client, link, frame, careful = consume(ackValue, watcher)
+    client, link, frame, careful = consume(reactor, ackValue, watcher)
     assert not client._plainFrames
     assert careful == expected
     acks = [each for each in watcher.sent if each.command == StompSpec.ACK]
     assert [bytes(each) for each in acks] == [expected]  # the listener saw the frame itself
     caplog.set_level(logging.DEBUG, logger='stompest')
-    client, link, frame, logged = consume(ackValue)
+    client, link, frame, logged = consume(reactor, ackValue)
     assert logged == expected
     assert 'Sending ACK frame' in caplog.text
     assert link.broker.framesOf('ACK')[0].headers == {'id': ackValue.decode().replace('\\c', ':')}
 
 
-def test_receiptListenerSubclassKeepsTheFastPath():
-    client, link, frame, written = consume(RABBITMQ_ACK, QuietReceiptListener())
+def test_receiptListenerSubclassKeepsTheFastPath(reactor):
+    client, link, frame, written = consume(reactor, RABBITMQ_ACK, QuietReceiptListener())
     assert client._plainFrames
     assert written == b'ACK\nid:' + RABBITMQ_ACK + b'\n\n\x00'
 
 
-def test_overriddenOnSendOnAnInstanceTakesTheCarefulPath():
+def test_overriddenOnSendOnAnInstanceTakesTheCarefulPath(reactor):
     seen = []
     patched = ReceiptListener()
     patched.onSend = lambda connection, frame: seen.append(frame)  # type: ignore[method-assign]
-    client, link, frame, written = consume(RABBITMQ_ACK, patched)
+    client, link, frame, written = consume(reactor, RABBITMQ_ACK, patched)
     assert not client._plainFrames
     assert [each.command for each in seen][-1:] == ['ACK']
     assert written == b'ACK\nid:' + RABBITMQ_ACK + b'\n\n\x00'
 
 
-def test_ackOnAClosedConnectionFailsAsBefore():
-    client, link, frame, written = consume(RABBITMQ_ACK)
+def test_ackOnAClosedConnectionFailsAsBefore(reactor):
+    client, link, frame, written = consume(reactor, RABBITMQ_ACK)
     client._unacked[id(frame)] = frame
     client._protocol._closed = True  # the connection went away under the handler
     result = client._ackNow(frame)

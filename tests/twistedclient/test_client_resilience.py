@@ -5,32 +5,22 @@ from __future__ import annotations
 import logging
 
 from twisted.internet import defer
-from twisted.internet.testing import MemoryReactorClock
 
-from stompest.config import StompConfig
 from stompest.error import StompCancelledError, StompConnectionError, StompConnectTimeout, StompHeartBeatTimeout
 from stompest.protocol.spec import StompSpec
-from stompest.twisted import Stomp
 from stompest.twisted.listener import Listener, SubscriptionListener, defaultListeners
 
-from .helpers import FakeBroker, FakeEndpoints, assertNoResult, failureOf, successOf
+from .helpers import FakeBroker, assertNoResult, connected, failureOf, makeClient, successOf
 
 QUEUE = '/queue/in'
 CLIENT_INDIVIDUAL = {StompSpec.ACK_HEADER: StompSpec.ACK_CLIENT_INDIVIDUAL, StompSpec.ID_HEADER: 'sub-1'}
 
 
-def makeClient(uri='tcp://broker.invalid:61613', **kwargs):
-    reactor = MemoryReactorClock()
-    endpoints = FakeEndpoints()
-    client = Stomp(StompConfig(uri, version='1.2'), endpointFactory=endpoints, reactor=reactor, **kwargs)
-    return reactor, endpoints, client
-
-
 # -- heart-beats -----------------------------------------------------------------------------------
 
 
-def test_heartBeatsAreSentOnTimeEvenWhileAHandlerIsSlow():
-    reactor, endpoints, client = makeClient()
+def test_heartBeatsAreSentOnTimeEvenWhileAHandlerIsSlow(reactor):
+    endpoints, client = makeClient(reactor)
     connecting = client.connect(heartBeats=(1000, 0))
     link = endpoints.attempts[0].succeed(FakeBroker(heartBeats=(0, 1000)))
     successOf(connecting)
@@ -62,11 +52,10 @@ def test_heartBeatsAreSentOnTimeEvenWhileAHandlerIsSlow():
     disconnecting = client.disconnect()
     link.pump()
     successOf(disconnecting)
-    assert reactor.getDelayedCalls() == []
 
 
-def test_silentBrokerIsDetectedWithTheTolerance():
-    reactor, endpoints, client = makeClient(heartBeatTolerance=1.5)
+def test_silentBrokerIsDetectedWithTheTolerance(reactor):
+    endpoints, client = makeClient(reactor, heartBeatTolerance=1.5)
     connecting = client.connect(heartBeats=(0, 2000))
     link = endpoints.attempts[0].succeed(FakeBroker(heartBeats=(2000, 0)))
     successOf(connecting)
@@ -80,11 +69,10 @@ def test_silentBrokerIsDetectedWithTheTolerance():
     failure = failureOf(client.disconnected, StompHeartBeatTimeout)
     assert 'heartBeatTolerance=1.5' in str(failure.value)
     assert link.clientTransport.disconnecting
-    assert reactor.getDelayedCalls() == []
 
 
-def test_silentBrokerIsDetectedWhileAHandlerIsSlow():
-    reactor, endpoints, client = makeClient(heartBeatTolerance=2.0)
+def test_silentBrokerIsDetectedWhileAHandlerIsSlow(reactor):
+    endpoints, client = makeClient(reactor, heartBeatTolerance=2.0)
     connecting = client.connect(heartBeats=(0, 1000))
     link = endpoints.attempts[0].succeed(FakeBroker(heartBeats=(1000, 0)))
     successOf(connecting)
@@ -96,7 +84,6 @@ def test_silentBrokerIsDetectedWhileAHandlerIsSlow():
     reactor.advance(2)
     failureOf(client.disconnected, StompHeartBeatTimeout)
     slow.callback(None)  # its ACK would be stale now: not sent, no error
-    assert reactor.getDelayedCalls() == []
 
 
 # -- autoReconnect ---------------------------------------------------------------------------------
@@ -113,14 +100,18 @@ class Recorder(Listener):
         self.events.append(('reconnected', broker['host']))
 
 
-def reconnectingClient(uri, events):
-    return makeClient(uri, autoReconnect=True, listenersFactory=lambda: defaultListeners() + [Recorder(events)])
+def reconnectingClient(reactor, uri, events):
+    return makeClient(
+        reactor, uri, autoReconnect=True, listenersFactory=lambda: defaultListeners() + [Recorder(events)]
+    )
 
 
-def test_autoReconnectWalksTheFailoverUriReplaysSubscriptionsAndSuppressesStaleAcks():
+def test_autoReconnectWalksTheFailoverUriReplaysSubscriptionsAndSuppressesStaleAcks(reactor):
     events = []
-    reactor, endpoints, client = reconnectingClient(
-        'failover:(tcp://a:1,tcp://b:2)?randomize=false,initialReconnectDelay=100,maxReconnectAttempts=5', events
+    endpoints, client = reconnectingClient(
+        reactor,
+        'failover:(tcp://a:1,tcp://b:2)?randomize=false,initialReconnectDelay=100,maxReconnectAttempts=5',
+        events,
     )
     connecting = client.connect()
     first = endpoints.attempts[0].succeed()
@@ -169,11 +160,10 @@ def test_autoReconnectWalksTheFailoverUriReplaysSubscriptionsAndSuppressesStaleA
     second.pump()
     successOf(disconnecting)
     successOf(client.disconnected)
-    assert reactor.getDelayedCalls() == []
 
 
-def test_staleAckByTheCallerIsNotSentAndFiresWithNone(caplog):
-    reactor, endpoints, client = reconnectingClient('tcp://a:1', [])
+def test_staleAckByTheCallerIsNotSentAndFiresWithNone(reactor, caplog):
+    endpoints, client = reconnectingClient(reactor, 'tcp://a:1', [])
     connecting = client.connect()
     first = endpoints.attempts[0].succeed()
     successOf(connecting)
@@ -194,16 +184,15 @@ def test_staleAckByTheCallerIsNotSentAndFiresWithNone(caplog):
     assert 'earlier connection' in caplog.text
     client.disconnect()
     second.pump()
-    assert reactor.getDelayedCalls() == []
 
 
-def test_unacknowledgedMessagesTheApplicationDroppedAreNotKeptAlive():
+def test_unacknowledgedMessagesTheApplicationDroppedAreNotKeptAlive(reactor):
     # A long-running consumer with ack=False (or cumulative 'client' acks) must not accumulate
     # every MESSAGE it never acknowledged individually, on this connection or an earlier one.
     import gc
     import weakref
 
-    reactor, endpoints, client = reconnectingClient('tcp://a:1', [])
+    endpoints, client = reconnectingClient(reactor, 'tcp://a:1', [])
     connecting = client.connect()
     first = endpoints.attempts[0].succeed()
     successOf(connecting)
@@ -227,12 +216,11 @@ def test_unacknowledgedMessagesTheApplicationDroppedAreNotKeptAlive():
     assert [ref() for ref in seen] == [None] * 4
     client.disconnect()
     second.pump()
-    assert reactor.getDelayedCalls() == []
 
 
-def test_reconnectGivingUpFailsWaitingCallsAndDisconnected():
-    reactor, endpoints, client = reconnectingClient(
-        'failover:(tcp://a:1)?initialReconnectDelay=100,maxReconnectAttempts=1', []
+def test_reconnectGivingUpFailsWaitingCallsAndDisconnected(reactor):
+    endpoints, client = reconnectingClient(
+        reactor, 'failover:(tcp://a:1)?initialReconnectDelay=100,maxReconnectAttempts=1', []
     )
     connecting = client.connect()
     link = endpoints.attempts[0].succeed()
@@ -244,11 +232,10 @@ def test_reconnectGivingUpFailsWaitingCallsAndDisconnected():
     endpoints.attempts[2].fail()
     failureOf(sending, StompConnectionError)
     failureOf(client.disconnected, StompConnectTimeout)
-    assert reactor.getDelayedCalls() == []
 
 
-def test_disconnectWhileReconnectingStopsIt():
-    reactor, endpoints, client = reconnectingClient('failover:(tcp://a:1)?initialReconnectDelay=100', [])
+def test_disconnectWhileReconnectingStopsIt(reactor):
+    endpoints, client = reconnectingClient(reactor, 'failover:(tcp://a:1)?initialReconnectDelay=100', [])
     connecting = client.connect()
     link = endpoints.attempts[0].succeed()
     successOf(connecting)
@@ -256,14 +243,13 @@ def test_disconnectWhileReconnectingStopsIt():
     endpoints.attempts[1].fail()
     assert successOf(client.disconnect()) is None
     successOf(client.disconnected)
-    assert reactor.getDelayedCalls() == []
 
 
-def test_errorFrameDoesNotReconnect():
+def test_errorFrameDoesNotReconnect(reactor):
     from stompest.error import StompProtocolError
     from stompest.protocol.frame import StompFrame
 
-    reactor, endpoints, client = reconnectingClient('tcp://a:1', [])
+    endpoints, client = reconnectingClient(reactor, 'tcp://a:1', [])
     connecting = client.connect()
     link = endpoints.attempts[0].succeed()
     successOf(connecting)
@@ -271,18 +257,9 @@ def test_errorFrameDoesNotReconnect():
     link.pump()
     failureOf(client.disconnected, StompProtocolError)
     assert len(endpoints.attempts) == 1
-    assert reactor.getDelayedCalls() == []
 
 
 # -- maxInFlight -----------------------------------------------------------------------------------
-
-
-def connectedClient(**kwargs):
-    reactor, endpoints, client = makeClient(**kwargs)
-    connecting = client.connect()
-    link = endpoints.attempts[0].succeed()
-    successOf(connecting)
-    return reactor, endpoints, client, link
 
 
 def deferringHandler(handled, pending):
@@ -294,8 +271,8 @@ def deferringHandler(handled, pending):
     return handler
 
 
-def test_maxInFlightQueuesMessagesAndPausesTheTransportOnlyWhenTheQueueOverflows():
-    reactor, endpoints, client, link = connectedClient()
+def test_maxInFlightQueuesMessagesAndPausesTheTransportOnlyWhenTheQueueOverflows(reactor):
+    endpoints, client, link = connected(reactor)
     handled, pending = [], []
     listener = SubscriptionListener(deferringHandler(handled, pending), maxInFlight=2, maxQueued=2)
     successOf(client.subscribe(QUEUE, CLIENT_INDIVIDUAL, listener=listener))
@@ -327,14 +304,13 @@ def test_maxInFlightQueuesMessagesAndPausesTheTransportOnlyWhenTheQueueOverflows
     disconnecting = client.disconnect()
     link.pump()
     successOf(disconnecting)
-    assert reactor.getDelayedCalls() == []
 
 
-def test_receiptsAreHandledWhileASubscriptionIsAtItsLimit():
+def test_receiptsAreHandledWhileASubscriptionIsAtItsLimit(reactor):
     # The transformer pattern: each handler sends its output with a receipt and finishes (the
     # input is ACKed) when the RECEIPT arrives. The old design stopped reading at the limit, so
     # the RECEIPTs were never read: a deadlock.
-    reactor, endpoints, client, link = connectedClient()
+    endpoints, client, link = connected(reactor)
     handled = []
 
     def transform(connection, frame):
@@ -354,11 +330,10 @@ def test_receiptsAreHandledWhileASubscriptionIsAtItsLimit():
     disconnecting = client.disconnect()
     link.pump()
     successOf(disconnecting)
-    assert reactor.getDelayedCalls() == []
 
 
-def test_clientWideMaxInFlightIsTheDefault():
-    reactor, endpoints, client, link = connectedClient(maxInFlight=1)
+def test_clientWideMaxInFlightIsTheDefault(reactor):
+    endpoints, client, link = connected(reactor, maxInFlight=1)
     pending = defer.Deferred()
     listener = SubscriptionListener(lambda c, f: pending)
     successOf(client.subscribe(QUEUE, CLIENT_INDIVIDUAL, listener=listener))
@@ -375,12 +350,11 @@ def test_clientWideMaxInFlightIsTheDefault():
     pending.callback(None)
     link.pump()
     successOf(disconnecting)
-    assert reactor.getDelayedCalls() == []
 
 
-def test_disconnectDropsQueuedMessagesWithoutAckAndWaitsForThoseInFlight(caplog):
+def test_disconnectDropsQueuedMessagesWithoutAckAndWaitsForThoseInFlight(reactor, caplog):
     caplog.set_level(logging.INFO, logger='stompest.twisted.listener')
-    reactor, endpoints, client, link = connectedClient()
+    endpoints, client, link = connected(reactor)
     handled, pending = [], []
     listener = SubscriptionListener(deferringHandler(handled, pending), maxInFlight=1)
     successOf(client.subscribe(QUEUE, CLIENT_INDIVIDUAL, listener=listener))
@@ -400,11 +374,10 @@ def test_disconnectDropsQueuedMessagesWithoutAckAndWaitsForThoseInFlight(caplog)
     assert link.broker.commands()[-1] == 'DISCONNECT'
     successOf(disconnecting)
     assert client._unacked == {}
-    assert reactor.getDelayedCalls() == []
 
 
-def test_disconnectTimeoutWithQueuedMessagesAcksNothing():
-    reactor, endpoints, client, link = connectedClient()
+def test_disconnectTimeoutWithQueuedMessagesAcksNothing(reactor):
+    endpoints, client, link = connected(reactor)
     handled, pending = [], []
     listener = SubscriptionListener(deferringHandler(handled, pending), maxInFlight=1)
     successOf(client.subscribe(QUEUE, CLIENT_INDIVIDUAL, listener=listener))
@@ -421,11 +394,10 @@ def test_disconnectTimeoutWithQueuedMessagesAcksNothing():
     assert successOf(client.disconnected) is None
     pending[0].callback(None)  # finishing late: its ACK is stale, not sent
     assert link.broker.framesOf('ACK') == [] and listener.inFlight == 0
-    assert reactor.getDelayedCalls() == []
 
 
-def test_reconnectDropsTheQueuedMessagesOfTheLostConnection():
-    reactor, endpoints, client = reconnectingClient('tcp://a:1', [])
+def test_reconnectDropsTheQueuedMessagesOfTheLostConnection(reactor):
+    endpoints, client = reconnectingClient(reactor, 'tcp://a:1', [])
     connecting = client.connect()
     first = endpoints.attempts[0].succeed()
     successOf(connecting)
@@ -454,7 +426,6 @@ def test_reconnectDropsTheQueuedMessagesOfTheLostConnection():
     disconnecting = client.disconnect()
     second.pump()
     successOf(disconnecting)
-    assert reactor.getDelayedCalls() == []
 
 
 def test_negativeMaxQueuedIsRefused():
@@ -464,9 +435,9 @@ def test_negativeMaxQueuedIsRefused():
         SubscriptionListener(lambda c, f: None, maxQueued=-1)
 
 
-def test_defaultToleranceAllowsActiveMQsLateFirstHeartBeat():
+def test_defaultToleranceAllowsActiveMQsLateFirstHeartBeat(reactor):
     # ActiveMQ 5.17 sends its first heart-beat two intervals after CONNECTED.
-    reactor, endpoints, client = makeClient()
+    endpoints, client = makeClient(reactor)
     connecting = client.connect(heartBeats=(0, 1000))
     endpoints.attempts[0].succeed(FakeBroker(heartBeats=(1000, 0)))
     successOf(connecting)
@@ -474,11 +445,10 @@ def test_defaultToleranceAllowsActiveMQsLateFirstHeartBeat():
     assertNoResult(client.disconnected)
     reactor.advance(0.1)
     failureOf(client.disconnected, StompHeartBeatTimeout)
-    assert reactor.getDelayedCalls() == []
 
 
-def test_heartBeatSilenceIsNotCountedWhileReadingIsPaused():
-    reactor, endpoints, client = makeClient(maxInFlight=1, heartBeatTolerance=2.0)
+def test_heartBeatSilenceIsNotCountedWhileReadingIsPaused(reactor):
+    endpoints, client = makeClient(reactor, maxInFlight=1, heartBeatTolerance=2.0)
     connecting = client.connect(heartBeats=(0, 1000))
     link = endpoints.attempts[0].succeed(FakeBroker(heartBeats=(1000, 0)))
     successOf(connecting)
@@ -499,4 +469,3 @@ def test_heartBeatSilenceIsNotCountedWhileReadingIsPaused():
     assertNoResult(client.disconnected)
     reactor.advance(0.1)
     failureOf(client.disconnected, StompHeartBeatTimeout)
-    assert reactor.getDelayedCalls() == []

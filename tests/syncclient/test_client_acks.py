@@ -7,7 +7,7 @@ import pytest
 
 from stompest.error import StompProtocolError
 from tests.syncclient.fakes import FakeNetwork, wire
-from tests.syncclient.test_sync_client import connectedClient
+from tests.syncclient.test_client import connectedClient
 
 MESSAGE = wire('MESSAGE', {'destination': '/queue/a', 'message-id': 'm1', 'subscription': '0', 'ack': 'a1'}, b'x')
 

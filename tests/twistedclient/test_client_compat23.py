@@ -8,7 +8,6 @@ import warnings
 
 import pytest
 from twisted.internet import defer
-from twisted.internet.testing import MemoryReactorClock
 
 from stompest.config import StompConfig
 from stompest.error import StompCancelledError, StompConnectionError
@@ -23,36 +22,25 @@ from stompest.twisted.util import (
     sendToErrorDestinationAndRaise,
 )
 
-from .helpers import FakeBroker, FakeEndpoints, assertNoResult, failureOf, successOf
+from .helpers import FakeBroker, FakeEndpoints, assertNoResult, connected, failureOf, makeClient, successOf
 
 URI = 'tcp://broker.invalid:61613'
 QUEUE = '/queue/in'
 ERRORS = '/queue/errors'
 
 
-def connected(version='1.2', broker=None, **kwargs):
-    reactor = MemoryReactorClock()
-    endpoints = FakeEndpoints()
-    client = Stomp(StompConfig(URI, version=version), endpointFactory=endpoints, reactor=reactor, **kwargs)
-    connecting = client.connect()
-    link = endpoints.attempts[0].succeed(broker or FakeBroker(version=version))
-    successOf(connecting)
-    return reactor, endpoints, client, link
-
-
-def closeCleanly(reactor, client, link):
+def closeCleanly(client, link):
     link.broker.answerReceipts = True
     disconnecting = client.disconnect()
     link.pump()
     successOf(disconnecting)
-    assert reactor.getDelayedCalls() == []
 
 
 # -- the README's subscribe(destination, handler, headers, errorDestination=...) -------------------
 
 
-def test_readmeSubscribeFormMeansASubscriptionListenerAndWarns():
-    reactor, endpoints, client, link = connected()
+def test_readmeSubscribeFormMeansASubscriptionListenerAndWarns(reactor):
+    endpoints, client, link = connected(reactor)
     handled = []
     with pytest.warns(DeprecationWarning, match=r'SubscriptionListener\(handler'):
         subscribing = client.subscribe(
@@ -67,11 +55,11 @@ def test_readmeSubscribeFormMeansASubscriptionListenerAndWarns():
     link.pump()
     assert handled == [b'one']
     assert len(link.broker.framesOf('ACK')) == 1
-    closeCleanly(reactor, client, link)
+    closeCleanly(client, link)
 
 
-def test_readmeSubscribeFormForwardsAFailedMessageToItsErrorDestination():
-    reactor, endpoints, client, link = connected()
+def test_readmeSubscribeFormForwardsAFailedMessageToItsErrorDestination(reactor):
+    endpoints, client, link = connected(reactor)
 
     def handler(connection, frame):
         raise ValueError('no')
@@ -85,28 +73,23 @@ def test_readmeSubscribeFormForwardsAFailedMessageToItsErrorDestination():
     (forwarded,) = link.broker.framesOf('SEND')
     assert forwarded.headers['destination'] == ERRORS
     assert link.broker.commands()[-2:] == ['SEND', 'ACK']
-    closeCleanly(reactor, client, link)
+    closeCleanly(client, link)
 
 
-def test_readmeSubscribeFormRefusesAListenerToo():
-    reactor, endpoints, client, link = connected()
+def test_readmeSubscribeFormRefusesAListenerToo(reactor):
+    endpoints, client, link = connected(reactor)
     with warnings.catch_warnings():
         warnings.simplefilter('ignore', DeprecationWarning)
         with pytest.raises(TypeError):
             client.subscribe(QUEUE, lambda c, f: None, {}, listener=SubscriptionListener(lambda c, f: None))
     with pytest.raises(TypeError):
         client.subscribe(QUEUE, {}, errorDestination=ERRORS)
-    closeCleanly(reactor, client, link)
+    closeCleanly(client, link)
 
 
-def test_defaultAckModeIsClientIndividualAndSurvivesTheReplay():
-    reactor = MemoryReactorClock()
-    endpoints = FakeEndpoints()
-    client = Stomp(
-        StompConfig('failover:(tcp://a:1)?initialReconnectDelay=0,maxReconnectAttempts=3', version='1.0'),
-        endpointFactory=endpoints,
-        reactor=reactor,
-        autoReconnect=True,
+def test_defaultAckModeIsClientIndividualAndSurvivesTheReplay(reactor):
+    endpoints, client = makeClient(
+        reactor, 'failover:(tcp://a:1)?initialReconnectDelay=0,maxReconnectAttempts=3', '1.0', autoReconnect=True
     )
     connecting = client.connect()
     first = endpoints.attempts[0].succeed(FakeBroker(version='1.0'))
@@ -123,18 +106,18 @@ def test_defaultAckModeIsClientIndividualAndSurvivesTheReplay():
     second.broker.deliver(QUEUE, b'again')
     second.pump()
     assert len(second.broker.framesOf('ACK')) == 1
-    closeCleanly(reactor, client, second)
+    closeCleanly(client, second)
 
 
-def test_anExplicitAckHeaderIsKept():
-    reactor, endpoints, client, link = connected()
+def test_anExplicitAckHeaderIsKept(reactor):
+    endpoints, client, link = connected(reactor)
     successOf(client.subscribe(QUEUE, {'ack': 'auto', 'id': 's'}, listener=SubscriptionListener(lambda c, f: None)))
     link.pump()
     assert link.broker.framesOf('SUBSCRIBE')[0].headers['ack'] == 'auto'
     link.broker.deliver('s', b'm')
     link.pump()
     assert link.broker.framesOf('ACK') == []
-    closeCleanly(reactor, client, link)
+    closeCleanly(client, link)
 
 
 # -- listeners -------------------------------------------------------------------------------------
@@ -148,11 +131,9 @@ class FrameRecorder(Listener):
         self.frames.append('beat' if isinstance(frame, StompHeartBeat) else frame.command)
 
 
-def test_onFrameHearsEveryFrameHeartBeatsIncluded():
+def test_onFrameHearsEveryFrameHeartBeatsIncluded(reactor):
     recorder = FrameRecorder()
-    reactor = MemoryReactorClock()
-    endpoints = FakeEndpoints()
-    client = Stomp(StompConfig(URI, version='1.2'), endpointFactory=endpoints, reactor=reactor)
+    endpoints, client = makeClient(reactor)
     client.add(recorder)
     connecting = client.connect(heartBeats=(0, 1000))
     link = endpoints.attempts[0].succeed(FakeBroker(heartBeats=(0, 1000)))
@@ -166,16 +147,12 @@ def test_onFrameHearsEveryFrameHeartBeatsIncluded():
     link.pump()
     successOf(sending)
     assert recorder.frames == ['CONNECTED', 'MESSAGE', 'beat', 'RECEIPT']
-    closeCleanly(reactor, client, link)
+    closeCleanly(client, link)
 
 
-def test_heartBeatListenerThresholds():
-    reactor = MemoryReactorClock()
-    endpoints = FakeEndpoints()
-    client = Stomp(
-        StompConfig(URI, version='1.2'),
-        endpointFactory=endpoints,
-        reactor=reactor,
+def test_heartBeatListenerThresholds(reactor):
+    endpoints, client = makeClient(
+        reactor,
         listenersFactory=lambda: [
             each if not isinstance(each, HeartBeatListener) else HeartBeatListener({'client': 0.5, 'server': 1.5})
             for each in __import__('stompest.twisted.listener', fromlist=['x']).defaultListeners()
@@ -191,11 +168,9 @@ def test_heartBeatListenerThresholds():
     reactor.advance(0.1)
     link.pump()
     failureOf(client.disconnected, StompConnectionError)
-    assert reactor.getDelayedCalls() == []
 
 
-def test_aReceiptListenerOfTheCallersReplacesTheDefaultOne():
-    reactor = MemoryReactorClock()
+def test_aReceiptListenerOfTheCallersReplacesTheDefaultOne(reactor):
     endpoints = FakeEndpoints()
     client = Stomp(StompConfig(URI), endpointFactory=endpoints, reactor=reactor)
     mine = ReceiptListener(1.0)
@@ -213,11 +188,10 @@ def test_aReceiptListenerOfTheCallersReplacesTheDefaultOne():
     assert mine in client._listeners and later in client._listeners
     client.dropConnection()
     link.pump()
-    assert reactor.getDelayedCalls() == []
 
 
-def test_aReceiptListenerAddedAfterConnectReplacesTheDefaultOne():
-    reactor, endpoints, client, link = connected(broker=FakeBroker(answerReceipts=False))
+def test_aReceiptListenerAddedAfterConnectReplacesTheDefaultOne(reactor):
+    endpoints, client, link = connected(reactor, broker=FakeBroker(answerReceipts=False))
     mine = ReceiptListener(0.5)
     client.add(mine)
     assert [each for each in client._listeners if isinstance(each, ReceiptListener)] == [mine]
@@ -226,14 +200,13 @@ def test_aReceiptListenerAddedAfterConnectReplacesTheDefaultOne():
     failureOf(sending, StompCancelledError)
     client.dropConnection()
     link.pump()
-    assert reactor.getDelayedCalls() == []
 
 
 # -- stompest.twisted.util -------------------------------------------------------------------------
 
 
-def subscribedWith(onMessageFailed=None, errorDestination=ERRORS, ack=True, broker=None):
-    reactor, endpoints, client, link = connected(broker=broker)
+def subscribedWith(reactor, onMessageFailed=None, errorDestination=ERRORS, ack=True, broker=None):
+    endpoints, client, link = connected(reactor, broker=broker)
 
     def handler(connection, frame):
         raise ValueError('bad input')
@@ -243,12 +216,12 @@ def subscribedWith(onMessageFailed=None, errorDestination=ERRORS, ack=True, brok
     )
     successOf(client.subscribe(QUEUE, {'id': 's'}, listener=listener))
     link.pump()
-    return reactor, client, link
+    return client, link
 
 
-def test_errorDestinationCopyIsClonedPersistentWithMessageFailedAndAckedOnlyAfterItsReceipt():
+def test_errorDestinationCopyIsClonedPersistentWithMessageFailedAndAckedOnlyAfterItsReceipt(reactor):
     broker = FakeBroker(answerReceipts=False)
-    reactor, client, link = subscribedWith(broker=broker)
+    client, link = subscribedWith(reactor, broker=broker)
     link.broker.deliver('s', b'payload', {'food': 'barf', 'expires': '0', 'priority': '4', 'timestamp': '1'})
     link.pump()
     (copy,) = link.broker.framesOf('SEND')
@@ -262,42 +235,40 @@ def test_errorDestinationCopyIsClonedPersistentWithMessageFailedAndAckedOnlyAfte
     link.broker.write(StompFrame('RECEIPT', {'receipt-id': copy.headers['receipt']}))  # the RECEIPT now
     link.pump()
     assert link.broker.commands()[-1] == 'ACK'
-    closeCleanly(reactor, client, link)
+    closeCleanly(client, link)
 
 
-def test_sendToErrorDestinationAndRaiseForwardsAcksThenDisconnectsWithTheException():
+def test_sendToErrorDestinationAndRaiseForwardsAcksThenDisconnectsWithTheException(reactor):
     def onMessageFailed(connection, exc, frame, errorDestination):
         sendToErrorDestinationAndRaise(connection, exc, frame, errorDestination)  # result not returned, as 2.3 code
 
-    reactor, client, link = subscribedWith(onMessageFailed)
+    client, link = subscribedWith(reactor, onMessageFailed)
     link.broker.deliver('s', b'payload')
     link.pump()
     assert link.broker.commands()[-3:] == ['SEND', 'ACK', 'DISCONNECT']
     failure = failureOf(client.disconnected, ValueError)
     assert str(failure.value) == 'bad input'
-    assert reactor.getDelayedCalls() == []
 
 
-def test_sendToErrorDestinationAndRaiseWithoutDestinationLeavesTheMessageUnacked():
+def test_sendToErrorDestinationAndRaiseWithoutDestinationLeavesTheMessageUnacked(reactor):
     def onMessageFailed(connection, exc, frame, errorDestination):
         sendToErrorDestinationAndRaise(connection, exc, frame, errorDestination)
 
-    reactor, client, link = subscribedWith(onMessageFailed, errorDestination=None)
+    client, link = subscribedWith(reactor, onMessageFailed, errorDestination=None)
     link.broker.deliver('s', b'payload')
     link.pump()
     assert link.broker.framesOf('SEND') == [] and link.broker.framesOf('ACK') == []
     failureOf(client.disconnected, ValueError)
-    assert reactor.getDelayedCalls() == []
 
 
-def test_sendToErrorDestinationWithoutDestinationSendsNothingAndReturnsNone():
-    reactor, endpoints, client, link = connected()
+def test_sendToErrorDestinationWithoutDestinationSendsNothingAndReturnsNone(reactor):
+    endpoints, client, link = connected(reactor)
     assert sendToErrorDestination(client, ValueError('x'), None, None) is None  # type: ignore[arg-type]
-    closeCleanly(reactor, client, link)
+    closeCleanly(client, link)
 
 
-def test_aFailedForwardLeavesTheMessageUnackedAndDisconnects():
-    reactor, client, link = subscribedWith(broker=FakeBroker(answerReceipts=False), onMessageFailed=None)
+def test_aFailedForwardLeavesTheMessageUnackedAndDisconnects(reactor):
+    client, link = subscribedWith(reactor, broker=FakeBroker(answerReceipts=False), onMessageFailed=None)
     client._receiptTimeout = 1.0
     link.broker.deliver('s', b'payload')
     link.pump()
@@ -308,7 +279,6 @@ def test_aFailedForwardLeavesTheMessageUnackedAndDisconnects():
     reactor.advance(10)
     link.pump()
     failureOf(client.disconnected, StompCancelledError)
-    assert reactor.getDelayedCalls() == []
 
 
 def test_endpointFactoryOfTwoPointThree():
@@ -319,14 +289,9 @@ def test_endpointFactoryOfTwoPointThree():
 # -- a lost connection is not a handler failure ----------------------------------------------------
 
 
-def test_aHandlerCaughtByAConnectionLossIsNeitherForwardedNorAckedAndTheClientReconnects():
-    reactor = MemoryReactorClock()
-    endpoints = FakeEndpoints()
-    client = Stomp(
-        StompConfig('failover:(tcp://a:1)?initialReconnectDelay=0,maxReconnectAttempts=3', version='1.2'),
-        endpointFactory=endpoints,
-        reactor=reactor,
-        autoReconnect=True,
+def test_aHandlerCaughtByAConnectionLossIsNeitherForwardedNorAckedAndTheClientReconnects(reactor):
+    endpoints, client = makeClient(
+        reactor, 'failover:(tcp://a:1)?initialReconnectDelay=0,maxReconnectAttempts=3', '1.2', autoReconnect=True
     )
     connecting = client.connect()
     first = endpoints.attempts[0].succeed(FakeBroker(answerReceipts=False))
@@ -352,17 +317,12 @@ def test_aHandlerCaughtByAConnectionLossIsNeitherForwardedNorAckedAndTheClientRe
     second.broker.deliver('s', b'm1')  # the redelivery
     second.pump()
     assert second.broker.commands()[-2:] == ['SEND', 'ACK']
-    closeCleanly(reactor, client, second)
+    closeCleanly(client, second)
 
 
-def test_everyLaterAckOfAnOldFrameIsStale():
-    reactor = MemoryReactorClock()
-    endpoints = FakeEndpoints()
-    client = Stomp(
-        StompConfig('failover:(tcp://a:1)?initialReconnectDelay=0,maxReconnectAttempts=3', version='1.2'),
-        endpointFactory=endpoints,
-        reactor=reactor,
-        autoReconnect=True,
+def test_everyLaterAckOfAnOldFrameIsStale(reactor):
+    endpoints, client = makeClient(
+        reactor, 'failover:(tcp://a:1)?initialReconnectDelay=0,maxReconnectAttempts=3', '1.2', autoReconnect=True
     )
     connecting = client.connect()
     first = endpoints.attempts[0].succeed()
@@ -381,17 +341,12 @@ def test_everyLaterAckOfAnOldFrameIsStale():
         assert successOf(client.nack(frames[0])) is None
     second.pump()
     assert second.broker.framesOf('ACK') == [] and second.broker.framesOf('NACK') == []
-    closeCleanly(reactor, client, second)
+    closeCleanly(client, second)
 
 
-def test_commandsWhileReconnectingWait():
-    reactor = MemoryReactorClock()
-    endpoints = FakeEndpoints()
-    client = Stomp(
-        StompConfig('failover:(tcp://a:1)?initialReconnectDelay=1000,maxReconnectAttempts=3', version='1.2'),
-        endpointFactory=endpoints,
-        reactor=reactor,
-        autoReconnect=True,
+def test_commandsWhileReconnectingWait(reactor):
+    endpoints, client = makeClient(
+        reactor, 'failover:(tcp://a:1)?initialReconnectDelay=1000,maxReconnectAttempts=3', '1.2', autoReconnect=True
     )
     connecting = client.connect()
     first = endpoints.attempts[0].succeed()
@@ -403,11 +358,11 @@ def test_commandsWhileReconnectingWait():
     second = endpoints.attempts[1].succeed()
     successOf(sending)
     assert [f.body for f in second.broker.framesOf('SEND')] == [b'later']
-    closeCleanly(reactor, client, second)
+    closeCleanly(client, second)
 
 
-def test_disconnectedFiresNoneAfterADisconnectTimeout():
-    reactor, endpoints, client, link = connected()
+def test_disconnectedFiresNoneAfterADisconnectTimeout(reactor):
+    endpoints, client, link = connected(reactor)
     pending = defer.Deferred()
     successOf(client.subscribe(QUEUE, {'id': 's'}, listener=SubscriptionListener(lambda c, f: pending)))
     link.pump()
@@ -419,7 +374,6 @@ def test_disconnectedFiresNoneAfterADisconnectTimeout():
     failureOf(disconnecting, StompCancelledError)
     assert successOf(client.disconnected) is None
     pending.callback(None)
-    assert reactor.getDelayedCalls() == []
 
 
 def test_twoPointThreeStompSignature():
@@ -427,10 +381,8 @@ def test_twoPointThreeStompSignature():
     assert SubscriptionListener.DEFAULT_ACK_MODE == StompSpec.ACK_CLIENT_INDIVIDUAL
 
 
-def test_heartBeatsStopWhenTheSessionNoLongerAsksForThem():
-    reactor = MemoryReactorClock()
-    endpoints = FakeEndpoints()
-    client = Stomp(StompConfig(URI, version='1.2'), endpointFactory=endpoints, reactor=reactor)
+def test_heartBeatsStopWhenTheSessionNoLongerAsksForThem(reactor):
+    endpoints, client = makeClient(reactor)
     connecting = client.connect(heartBeats=(1000, 0))
     link = endpoints.attempts[0].succeed(FakeBroker(heartBeats=(0, 1000)))
     successOf(connecting)

@@ -3,115 +3,99 @@
 from __future__ import annotations
 
 from twisted.internet import defer
-from twisted.internet.testing import MemoryReactorClock
 from twisted.python.failure import Failure
 
-from stompest.config import StompConfig
 from stompest.error import StompCancelledError, StompConnectionError
 from stompest.protocol.frame import StompFrame
 from stompest.protocol.spec import StompSpec
-from stompest.twisted import Stomp
 from stompest.twisted.listener import Listener, SubscriptionListener, defaultListeners
 
-from .helpers import FakeBroker, FakeEndpoints, assertNoResult, failureOf, sentFrames, successOf
+from .helpers import FakeBroker, assertNoResult, connected, failureOf, makeClient, sentFrames, successOf
 
 URI = 'tcp://broker.invalid:61613'
 QUEUE = '/queue/in'
 ERRORS = '/queue/errors'
 
 
-def connected(version: str = '1.2', broker: FakeBroker | None = None, **kwargs):
-    reactor = MemoryReactorClock()
-    endpoints = FakeEndpoints()
-    client = Stomp(StompConfig(URI, version=version), endpointFactory=endpoints, reactor=reactor, **kwargs)
-    connecting = client.connect()
-    link = endpoints.attempts[0].succeed(broker or FakeBroker(version=version))
-    successOf(connecting)
-    return reactor, endpoints, client, link
-
-
-def subscribed(handler, ack=StompSpec.ACK_CLIENT_INDIVIDUAL, **listenerKwargs):
-    reactor, endpoints, client, link = connected()
+def subscribed(reactor, handler, ack=StompSpec.ACK_CLIENT_INDIVIDUAL, **listenerKwargs):
+    endpoints, client, link = connected(reactor)
     listener = SubscriptionListener(handler, **listenerKwargs)
     token = successOf(
         client.subscribe(QUEUE, {StompSpec.ACK_HEADER: ack, StompSpec.ID_HEADER: 'sub-1'}, listener=listener)
     )
     link.pump()
-    return reactor, client, link, token, listener
+    return client, link, token, listener
 
 
-def closeCleanly(reactor, client, link):
+def closeCleanly(client, link):
     if client.session.state == client.session.CONNECTED:
         disconnecting = client.disconnect()
         link.pump()
         successOf(disconnecting)
-    assert reactor.getDelayedCalls() == []
 
 
-def test_sendWithoutReceiptFiresAtOnce():
-    reactor, endpoints, client, link = connected()
+def test_sendWithoutReceiptFiresAtOnce(reactor):
+    endpoints, client, link = connected(reactor)
     sending = client.send('/queue/a', b'hello', {'x-custom': '1'})
     assert successOf(sending) is None
     link.pump()
     send = link.broker.framesOf('SEND')[0]
     assert (send.headers['destination'], send.headers['x-custom'], send.body) == ('/queue/a', '1', b'hello')
-    closeCleanly(reactor, client, link)
+    closeCleanly(client, link)
 
 
-def test_sendWithReceiptWaitsForTheReceipt():
-    reactor, endpoints, client, link = connected()
+def test_sendWithReceiptWaitsForTheReceipt(reactor):
+    endpoints, client, link = connected(reactor)
     sending = client.send('/queue/a', b'x', receipt='r-1')
     assertNoResult(sending)
     link.pump()
     assert successOf(sending) is None
     assert link.broker.framesOf('SEND')[0].headers['receipt'] == 'r-1'
-    closeCleanly(reactor, client, link)
+    closeCleanly(client, link)
 
 
-def test_receiptTimeoutFailsWithStompCancelledError():
-    reactor, endpoints, client, link = connected(broker=FakeBroker(answerReceipts=False), receiptTimeout=3)
+def test_receiptTimeoutFailsWithStompCancelledError(reactor):
+    endpoints, client, link = connected(reactor, broker=FakeBroker(answerReceipts=False), receiptTimeout=3)
     sending = client.send('/queue/a', b'x', receipt='r-1')
     link.pump()
     reactor.advance(3)
     failureOf(sending, StompCancelledError)
     client.dropConnection()
     link.pump()
-    assert reactor.getDelayedCalls() == []
 
 
-def test_pendingReceiptFailsWhenTheConnectionIsLost():
-    reactor, endpoints, client, link = connected(broker=FakeBroker(answerReceipts=False))
+def test_pendingReceiptFailsWhenTheConnectionIsLost(reactor):
+    endpoints, client, link = connected(reactor, broker=FakeBroker(answerReceipts=False))
     sending = client.send('/queue/a', b'x', receipt='r-1')
     link.close()
     failureOf(sending, StompConnectionError)
     failureOf(client.disconnected, StompConnectionError)
-    assert reactor.getDelayedCalls() == []
 
 
-def test_subscribeFiresWithTheTokenAndHandlerSuccessAcks():
+def test_subscribeFiresWithTheTokenAndHandlerSuccessAcks(reactor):
     handled = []
-    reactor, client, link, token, listener = subscribed(lambda c, frame: handled.append(frame.body))
+    client, link, token, listener = subscribed(reactor, lambda c, frame: handled.append(frame.body))
     assert token == ('id', 'sub-1')
     link.broker.deliver('sub-1', b'one')
     link.pump()
     assert handled == [b'one']
     ack = link.broker.framesOf('ACK')[0]
     assert ack.headers == {'id': 'ack-message-1'}  # STOMP 1.2 acks by the MESSAGE's ack header
-    closeCleanly(reactor, client, link)
+    closeCleanly(client, link)
 
 
-def test_autoAckSubscriptionIsNotAcked():
-    reactor, client, link, token, listener = subscribed(lambda c, frame: None, ack=StompSpec.ACK_AUTO)
+def test_autoAckSubscriptionIsNotAcked(reactor):
+    client, link, token, listener = subscribed(reactor, lambda c, frame: None, ack=StompSpec.ACK_AUTO)
     link.broker.deliver('sub-1', b'one')
     link.pump()
     assert link.broker.framesOf('ACK') == []
-    closeCleanly(reactor, client, link)
+    closeCleanly(client, link)
 
 
-def test_asynchronousHandlerIsAckedWhenItsDeferredFires():
+def test_asynchronousHandlerIsAckedWhenItsDeferredFires(reactor):
     pending = []
-    reactor, client, link, token, listener = subscribed(
-        lambda c, frame: pending.append(defer.Deferred()) or pending[-1]
+    client, link, token, listener = subscribed(
+        reactor, lambda c, frame: pending.append(defer.Deferred()) or pending[-1]
     )
     link.broker.deliver('sub-1', b'one')
     link.pump()
@@ -119,14 +103,14 @@ def test_asynchronousHandlerIsAckedWhenItsDeferredFires():
     pending[0].callback(None)
     link.pump()
     assert len(link.broker.framesOf('ACK')) == 1 and listener.inFlight == 0
-    closeCleanly(reactor, client, link)
+    closeCleanly(client, link)
 
 
-def test_failedHandlerWithErrorDestinationForwardsWithFailureHeadersThenAcks():
+def test_failedHandlerWithErrorDestinationForwardsWithFailureHeadersThenAcks(reactor):
     def handler(client, frame):
         raise ValueError('cannot parse\nthis')
 
-    reactor, client, link, token, listener = subscribed(handler, errorDestination=ERRORS)
+    client, link, token, listener = subscribed(reactor, handler, errorDestination=ERRORS)
     link.broker.deliver('sub-1', b'payload', {'persistent': 'true', 'correlation-id': 'c-7'})
     link.pump()
     forwarded = link.broker.framesOf('SEND')[0]
@@ -138,14 +122,14 @@ def test_failedHandlerWithErrorDestinationForwardsWithFailureHeadersThenAcks():
     for dropped in ('message-id', 'subscription', 'ack'):
         assert dropped not in forwarded.headers
     assert link.broker.commands()[-2:] == ['SEND', 'ACK']  # forwarded first, then acknowledged
-    closeCleanly(reactor, client, link)
+    closeCleanly(client, link)
 
 
-def test_failedHandlerWithoutErrorDestinationDisconnectsWithTheFailureAsReason():
+def test_failedHandlerWithoutErrorDestinationDisconnectsWithTheFailureAsReason(reactor):
     def handler(client, frame):
         raise RuntimeError('poison')
 
-    reactor, client, link, token, listener = subscribed(handler)
+    client, link, token, listener = subscribed(reactor, handler)
     link.broker.deliver('sub-1', b'poison')
     link.pump()
     assert link.broker.framesOf('ACK') == []
@@ -153,10 +137,9 @@ def test_failedHandlerWithoutErrorDestinationDisconnectsWithTheFailureAsReason()
     failure = failureOf(client.disconnected, RuntimeError)
     assert str(failure.value) == 'poison'
     assert link.closed
-    assert reactor.getDelayedCalls() == []
 
 
-def test_onMessageFailedCanDecideToSwallowTheFailure():
+def test_onMessageFailedCanDecideToSwallowTheFailure(reactor):
     calls = []
 
     def onMessageFailed(client, exc, frame, errorDestination):  # the exception, as in 2.3
@@ -165,16 +148,16 @@ def test_onMessageFailedCanDecideToSwallowTheFailure():
     def handler(client, frame):
         raise KeyError('k')
 
-    reactor, client, link, token, listener = subscribed(handler, onMessageFailed=onMessageFailed)
+    client, link, token, listener = subscribed(reactor, handler, onMessageFailed=onMessageFailed)
     link.broker.deliver('sub-1', b'm')
     link.pump()
     assert calls == [(('k',), b'm', None)]
     assert len(link.broker.framesOf('ACK')) == 1
     assertNoResult(client.disconnected)
-    closeCleanly(reactor, client, link)
+    closeCleanly(client, link)
 
 
-def test_messagesArrivingWhileDisconnectingAreNotDispatched():
+def test_messagesArrivingWhileDisconnectingAreNotDispatched(reactor):
     pending = defer.Deferred()
     handled = []
 
@@ -182,7 +165,7 @@ def test_messagesArrivingWhileDisconnectingAreNotDispatched():
         handled.append(frame.body)
         return pending
 
-    reactor, client, link, token, listener = subscribed(handler)
+    client, link, token, listener = subscribed(reactor, handler)
     link.broker.deliver('sub-1', b'first')
     link.pump()
     disconnecting = client.disconnect(receipt='bye')
@@ -196,13 +179,12 @@ def test_messagesArrivingWhileDisconnectingAreNotDispatched():
     assert link.broker.framesOf('DISCONNECT')[0].headers['receipt'] == 'bye'
     assert successOf(disconnecting) is None
     assert successOf(client.disconnected) is None
-    assert reactor.getDelayedCalls() == []
 
 
-def test_disconnectTimeoutGoesOnWithoutHandlersStillRunning():
+def test_disconnectTimeoutGoesOnWithoutHandlersStillRunning(reactor):
     cancelled = []
     pending = defer.Deferred(lambda d: cancelled.append(True))
-    reactor, client, link, token, listener = subscribed(lambda c, f: pending)
+    client, link, token, listener = subscribed(reactor, lambda c, f: pending)
     link.broker.deliver('sub-1', b'slow')
     link.pump()
     disconnecting = client.disconnect(receipt='bye', timeout=5)
@@ -217,11 +199,10 @@ def test_disconnectTimeoutGoesOnWithoutHandlersStillRunning():
     assert successOf(client.disconnected) is None  # ... and `disconnected` fires None
     pending.callback(None)  # the late handler's ACK would be stale: not sent
     assert link.broker.framesOf('ACK') == []
-    assert reactor.getDelayedCalls() == []
 
 
-def test_disconnectWithReceiptWaitsForIt():
-    reactor, endpoints, client, link = connected(broker=FakeBroker(answerReceipts=False), receiptTimeout=2)
+def test_disconnectWithReceiptWaitsForIt(reactor):
+    endpoints, client, link = connected(reactor, broker=FakeBroker(answerReceipts=False), receiptTimeout=2)
     disconnecting = client.disconnect(receipt='bye')
     link.pump()
     assertNoResult(disconnecting)
@@ -231,11 +212,10 @@ def test_disconnectWithReceiptWaitsForIt():
     assert link.closed  # closed anyway
     failureOf(disconnecting, StompCancelledError)  # the caller's receipt did not come (2.3)
     assert successOf(client.disconnected) is None
-    assert reactor.getDelayedCalls() == []
 
 
-def test_disconnectAsksForAReceiptOfItsOwnAndWaitsForIt():
-    reactor, endpoints, client, link = connected(broker=FakeBroker(answerReceipts=False))
+def test_disconnectAsksForAReceiptOfItsOwnAndWaitsForIt(reactor):
+    endpoints, client, link = connected(reactor, broker=FakeBroker(answerReceipts=False))
     disconnecting = client.disconnect(timeout=3)
     link.pump()
     frame = link.broker.framesOf('DISCONNECT')[0]
@@ -247,21 +227,20 @@ def test_disconnectAsksForAReceiptOfItsOwnAndWaitsForIt():
     assert link.closed
     assert successOf(disconnecting) is None  # a receipt of our own: not confirmed is only logged
     assert successOf(client.disconnected) is None
-    assert reactor.getDelayedCalls() == []
 
 
-def test_unsubscribeSendsUnsubscribeAndForgetsTheListener():
-    reactor, client, link, token, listener = subscribed(lambda c, f: None)
+def test_unsubscribeSendsUnsubscribeAndForgetsTheListener(reactor):
+    client, link, token, listener = subscribed(reactor, lambda c, f: None)
     unsubscribing = client.unsubscribe(token, receipt='u')
     link.pump()
     successOf(unsubscribing)
     assert link.broker.framesOf('UNSUBSCRIBE')[0].headers == {'id': 'sub-1', 'receipt': 'u'}
     assert listener not in client._listeners
-    closeCleanly(reactor, client, link)
+    closeCleanly(client, link)
 
 
-def test_transactions():
-    reactor, endpoints, client, link = connected()
+def test_transactions(reactor):
+    endpoints, client, link = connected(reactor)
     transaction = successOf(client.begin('t-1'))
     assert transaction == 't-1'
     successOf(client.send('/queue/a', b'x', {'transaction': transaction}))
@@ -273,13 +252,13 @@ def test_transactions():
     successOf(client.abort('t-2'))
     link.pump()
     assert link.broker.commands()[-1] == 'ABORT'
-    closeCleanly(reactor, client, link)
+    closeCleanly(client, link)
 
 
-def test_nackOfAMessage():
+def test_nackOfAMessage(reactor):
     frames = []
-    reactor, client, link, token, listener = subscribed(
-        lambda c, f: frames.append(f), ack=StompSpec.ACK_CLIENT_INDIVIDUAL
+    client, link, token, listener = subscribed(
+        reactor, lambda c, f: frames.append(f), ack=StompSpec.ACK_CLIENT_INDIVIDUAL
     )
     link.broker.deliver('sub-1', b'm')
     link.pump()
@@ -290,12 +269,12 @@ def test_nackOfAMessage():
     successOf(client.nack(frames[-1]))
     link.pump()
     assert link.broker.commands() == ['NACK']
-    closeCleanly(reactor, client, link)
+    closeCleanly(client, link)
 
 
-def test_version10SubscriptionByDestination():
+def test_version10SubscriptionByDestination(reactor):
     handled = []
-    reactor, endpoints, client, link = connected(version='1.0')
+    endpoints, client, link = connected(reactor, version='1.0')
     listener = SubscriptionListener(lambda c, f: handled.append(f.body))
     token = successOf(client.subscribe(QUEUE, {StompSpec.ACK_HEADER: StompSpec.ACK_CLIENT}, listener=listener))
     link.pump()
@@ -304,28 +283,27 @@ def test_version10SubscriptionByDestination():
     link.pump()
     assert handled == [b'old']
     assert link.broker.framesOf('ACK')[0].headers == {'message-id': 'message-1'}
-    closeCleanly(reactor, client, link)
+    closeCleanly(client, link)
 
 
 # -- the fast paths keep the semantics --------------------------------------------------------------
 
 
-def test_sendWithoutReceiptIsWrittenBeforeItReturns():
-    reactor, endpoints, client, link = connected()
+def test_sendWithoutReceiptIsWrittenBeforeItReturns(reactor):
+    endpoints, client, link = connected(reactor)
     link.clientTransport.clear()
     sending = client.send('/queue/a', b'now')
     assert b'SEND\ndestination:/queue/a\n' in link.clientTransport.value()
     assert successOf(sending) is None
-    closeCleanly(reactor, client, link)
+    closeCleanly(client, link)
 
 
-def test_everyCommandRaisesStompConnectionErrorAtOnceWhenNotConnected():
+def test_everyCommandRaisesStompConnectionErrorAtOnceWhenNotConnected(reactor):
     import pytest
 
     from stompest.error import StompNotConnectedError
 
-    reactor = MemoryReactorClock()
-    client = Stomp(StompConfig(URI, version='1.2'), endpointFactory=FakeEndpoints(), reactor=reactor)
+    _, client = makeClient(reactor)
     message = StompFrame('MESSAGE', {'message-id': '1', 'ack': '1'})
     commands = [
         lambda: client.send('/queue/a', b'x'),
@@ -342,29 +320,28 @@ def test_everyCommandRaisesStompConnectionErrorAtOnceWhenNotConnected():
             command()
     with pytest.raises(StompNotConnectedError):
         client.disconnect()
-    assert reactor.getDelayedCalls() == []
 
 
-def test_aListenerWhoseOnSendReturnsADeferredMakesSendWait():
+def test_aListenerWhoseOnSendReturnsADeferredMakesSendWait(reactor):
     gate = defer.Deferred()
 
     class Gate(Listener):
         def onSend(self, connection, frame):
             return gate if frame.command == 'SEND' else None
 
-    reactor, endpoints, client, link = connected(listenersFactory=lambda: defaultListeners() + [Gate()])
+    endpoints, client, link = connected(reactor, listenersFactory=lambda: defaultListeners() + [Gate()])
     sending = client.send('/queue/a', b'x')
     assertNoResult(sending)
     link.pump()
     assert len(link.broker.framesOf('SEND')) == 1  # written at once, fires when the listener is done
     gate.callback('ignored')
     assert successOf(sending) is None
-    closeCleanly(reactor, client, link)
+    closeCleanly(client, link)
 
 
-def test_hooksSetOnAnInstanceAndListenersRemovedDuringANotification():
+def test_hooksSetOnAnInstanceAndListenersRemovedDuringANotification(reactor):
     seen = []
-    reactor, endpoints, client, link = connected()
+    endpoints, client, link = connected(reactor)
     plain = Listener()
     plain.onReceipt = lambda connection, frame, receiptId: seen.append(('plain', receiptId))
     late = Listener()
@@ -382,39 +359,39 @@ def test_hooksSetOnAnInstanceAndListenersRemovedDuringANotification():
     link.pump()
     successOf(sending)
     assert seen == [('plain', 'r-1'), ('remover', 'r-1')]  # `late` was removed before its turn
-    closeCleanly(reactor, client, link)
+    closeCleanly(client, link)
 
 
-def test_coroutineHandlerIsAwaitedBeforeTheAck():
+def test_coroutineHandlerIsAwaitedBeforeTheAck(reactor):
     gate = defer.Deferred()
 
     async def handler(client, frame):
         await gate
 
-    reactor, client, link, token, listener = subscribed(handler)
+    client, link, token, listener = subscribed(reactor, handler)
     link.broker.deliver('sub-1', b'one')
     link.pump()
     assert link.broker.framesOf('ACK') == [] and listener.inFlight == 1
     gate.callback(None)
     link.pump()
     assert len(link.broker.framesOf('ACK')) == 1 and listener.inFlight == 0
-    closeCleanly(reactor, client, link)
+    closeCleanly(client, link)
 
 
-def test_handlerReturningAFailureCountsAsFailed():
+def test_handlerReturningAFailureCountsAsFailed(reactor):
     def handler(client, frame):
         return Failure(ValueError('bad'))
 
-    reactor, client, link, token, listener = subscribed(handler, errorDestination=ERRORS)
+    client, link, token, listener = subscribed(reactor, handler, errorDestination=ERRORS)
     link.broker.deliver('sub-1', b'payload')
     link.pump()
     assert link.broker.framesOf('SEND')[0].headers['stompest-failure'] == 'ValueError: bad'
     assert link.broker.commands()[-2:] == ['SEND', 'ACK']
-    closeCleanly(reactor, client, link)
+    closeCleanly(client, link)
 
 
-def test_synchronousHandlerIsAckedWithinTheSameRead():
-    reactor, client, link, token, listener = subscribed(lambda c, f: None)
+def test_synchronousHandlerIsAckedWithinTheSameRead(reactor):
+    client, link, token, listener = subscribed(reactor, lambda c, f: None)
     link.brokerTransport.clear()
     link.broker.deliver('sub-1', b'one')
     link.broker.deliver('sub-1', b'two')
@@ -422,4 +399,4 @@ def test_synchronousHandlerIsAckedWithinTheSameRead():
     link.brokerTransport.clear()
     acks = [frame for frame in sentFrames(link.clientTransport) if getattr(frame, 'command', None) == 'ACK']
     assert [frame.headers['id'] for frame in acks] == ['ack-message-1', 'ack-message-2']
-    closeCleanly(reactor, client, link)
+    closeCleanly(client, link)

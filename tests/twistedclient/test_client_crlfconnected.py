@@ -3,13 +3,9 @@ may be CR LF), although its parser reads with 1.0's rules until the version is k
 
 from __future__ import annotations
 
-from twisted.internet.testing import MemoryReactorClock
-
-from stompest.config import StompConfig
 from stompest.protocol.spec import StompSpec
-from stompest.twisted import Stomp
 
-from .helpers import FakeBroker, FakeEndpoints, successOf
+from .helpers import FakeBroker, makeClient, successOf
 
 
 def crlfLines(wire: bytes) -> bytes:
@@ -18,10 +14,8 @@ def crlfLines(wire: bytes) -> bytes:
     return head.replace(b'\n', b'\r\n') + b'\r\n\r\n' + body.rstrip(b'\n') + b'\r\n'
 
 
-def test_connectSucceedsWithACrlfConnectedFrame():
-    reactor = MemoryReactorClock()
-    endpoints = FakeEndpoints()
-    client = Stomp(StompConfig('tcp://broker.invalid:61613', version='1.2'), endpointFactory=endpoints, reactor=reactor)
+def test_connectSucceedsWithACrlfConnectedFrame(reactor):
+    endpoints, client = makeClient(reactor)
     connecting = client.connect(heartBeats=(0, 0), connectedTimeout=5)
     link = endpoints.attempts[0].succeed(FakeBroker(), pump=False)
     link.broker.dataReceived(link.clientTransport.value())  # the CONNECT
@@ -39,4 +33,3 @@ def test_connectSucceedsWithACrlfConnectedFrame():
     link.pump()
     assert link.broker.commands() == ['CONNECT', 'DISCONNECT']
     assert successOf(disconnecting) is None
-    assert reactor.getDelayedCalls() == []

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 
-from twisted.internet.testing import MemoryReactorClock, StringTransport
+from twisted.internet.testing import StringTransport
 
 from stompest.config import StompConfig
 from stompest.error import (
@@ -19,25 +19,19 @@ from stompest.protocol.frame import StompFrame
 from stompest.protocol.spec import StompSpec
 from stompest.twisted import Stomp
 
-from .helpers import FakeBroker, FakeEndpoints, StaticResolver, assertNoResult, failureOf, sentFrames, successOf
+from . import helpers
+from .helpers import FakeBroker, StaticResolver, assertNoResult, failureOf, sentFrames, successOf
 
 URI = 'tcp://broker.invalid:61613'
 
 
-def makeClient(uri: str = URI, version: str = '1.2', **kwargs):
-    reactor = MemoryReactorClock()
-    endpoints = FakeEndpoints()
-    client = Stomp(
-        StompConfig(uri, login='user', passcode='secret', version=version),
-        endpointFactory=endpoints,
-        reactor=reactor,
-        **kwargs,
-    )
-    return reactor, endpoints, client
+def makeClient(reactor, uri: str = URI, version: str = '1.2', **kwargs):
+    """The shared builder, logging in (the CONNECT and log tests look for the login and passcode)."""
+    return helpers.makeClient(reactor, uri, version, login='user', passcode='secret', **kwargs)
 
 
-def test_connectSendsConnectAndFiresWithTheClientOnConnected():
-    reactor, endpoints, client = makeClient()
+def test_connectSendsConnectAndFiresWithTheClientOnConnected(reactor):
+    endpoints, client = makeClient(reactor)
     connecting = client.connect(heartBeats=(0, 0), host='vhost')
     assertNoResult(connecting)
     assert [a.broker for a in endpoints.attempts] == [{'protocol': 'tcp', 'host': 'broker.invalid', 'port': 61613}]
@@ -57,33 +51,29 @@ def test_connectSendsConnectAndFiresWithTheClientOnConnected():
     assert link.broker.commands() == ['CONNECT', 'DISCONNECT']
     assert successOf(disconnecting) is None
     assert successOf(client.disconnected) is None
-    assert reactor.getDelayedCalls() == []
 
 
-def test_pure10ConnectCarriesNoDefaultHost():
+def test_pure10ConnectCarriesNoDefaultHost(reactor):
     # 1.0 has no host header; RabbitMQ would read one as a virtual host and refuse the broker's name.
-    reactor, endpoints, client = makeClient()
+    endpoints, client = makeClient(reactor)
     client.connect(versions=[StompSpec.VERSION_1_0])
     link = endpoints.attempts[0].succeed()
     assert 'host' not in link.broker.frames[0].headers
     client.dropConnection()
     link.pump()
-    assert reactor.getDelayedCalls() == []
 
 
-def test_hostDefaultsToTheBrokerHostName():
-    reactor, endpoints, client = makeClient()
+def test_hostDefaultsToTheBrokerHostName(reactor):
+    endpoints, client = makeClient(reactor)
     client.connect()
     link = endpoints.attempts[0].succeed()
     assert link.broker.frames[0].headers['host'] == 'broker.invalid'
     client.dropConnection()
     link.pump()
-    assert reactor.getDelayedCalls() == []
 
 
-def test_connectedTimeoutFailsWithStompCancelledError():
+def test_connectedTimeoutFailsWithStompCancelledError(reactor):
     # The style guide's example: the default endpoint on a MemoryReactorClock.
-    reactor = MemoryReactorClock()
     reactor.installNameResolver(StaticResolver({'broker.invalid': ['192.0.2.9']}))
     client = Stomp(StompConfig(URI), reactor=reactor)
     connecting = client.connect(connectedTimeout=5)
@@ -99,13 +89,13 @@ def test_connectedTimeoutFailsWithStompCancelledError():
     failureOf(connecting, StompCancelledError)
     assert transport.disconnecting
     assert client.session.state == client.session.DISCONNECTED
-    assert reactor.getDelayedCalls() == []
     assert client.disconnected is None
 
 
-def test_connectTimeoutPerAttemptThenStompConnectTimeoutWhenFailoverIsExhausted():
-    reactor, endpoints, client = makeClient(
-        'failover:(tcp://a:61613,tcp://b:61613)?randomize=false,maxReconnectAttempts=1,initialReconnectDelay=100'
+def test_connectTimeoutPerAttemptThenStompConnectTimeoutWhenFailoverIsExhausted(reactor):
+    endpoints, client = makeClient(
+        reactor,
+        'failover:(tcp://a:61613,tcp://b:61613)?randomize=false,maxReconnectAttempts=1,initialReconnectDelay=100',
     )
     connecting = client.connect(connectTimeout=2)
     assert [a.timeout for a in endpoints.attempts] == [2]
@@ -119,11 +109,11 @@ def test_connectTimeoutPerAttemptThenStompConnectTimeoutWhenFailoverIsExhausted(
     reactor.advance(2)
     failure = failureOf(connecting, StompConnectTimeout)
     assert isinstance(failure.value.__cause__, StompConnectTimeout)  # the last attempt's timeout
-    assert reactor.getDelayedCalls() == []
 
 
-def test_failoverWalksBrokersWithDelaysUntilOneAccepts():
-    reactor, endpoints, client = makeClient(
+def test_failoverWalksBrokersWithDelaysUntilOneAccepts(reactor):
+    endpoints, client = makeClient(
+        reactor,
         'failover:(tcp://a:1,tcp://b:2,tcp://c:3)?initialReconnectDelay=100,startupMaxReconnectAttempts=5',
         rng=random.Random(3),
     )
@@ -146,32 +136,29 @@ def test_failoverWalksBrokersWithDelaysUntilOneAccepts():
     assert [a.broker['host'] for a in endpoints.attempts] == expected
     client.dropConnection()
     link.pump()
-    assert reactor.getDelayedCalls() == []
 
 
-def test_disconnectWhileWaitingBetweenAttemptsCancelsTheConnect():
-    reactor, endpoints, client = makeClient(
-        'failover:(tcp://a:1)?initialReconnectDelay=1000,startupMaxReconnectAttempts=-1'
+def test_disconnectWhileWaitingBetweenAttemptsCancelsTheConnect(reactor):
+    endpoints, client = makeClient(
+        reactor, 'failover:(tcp://a:1)?initialReconnectDelay=1000,startupMaxReconnectAttempts=-1'
     )
     connecting = client.connect()
     endpoints.attempts[0].fail()
     assert len(reactor.getDelayedCalls()) == 1
     assert successOf(client.disconnect()) is None
     failureOf(connecting)
-    assert reactor.getDelayedCalls() == []
 
 
-def test_connectTwiceIsRefused():
-    reactor, endpoints, client = makeClient()
+def test_connectTwiceIsRefused(reactor):
+    endpoints, client = makeClient(reactor)
     connecting = client.connect()
     failureOf(client.connect(), StompAlreadyRunningError)
     endpoints.attempts[0].fail()
     failureOf(connecting, StompConnectTimeout)  # one pass over the brokers at startup
-    assert reactor.getDelayedCalls() == []
 
 
-def test_heartBeatsAreNegotiated():
-    reactor, endpoints, client = makeClient()
+def test_heartBeatsAreNegotiated(reactor):
+    endpoints, client = makeClient(reactor)
     connecting = client.connect(heartBeats=(1000, 2000))
     link = endpoints.attempts[0].succeed(FakeBroker(heartBeats=(3000, 500)))
     successOf(connecting)
@@ -179,11 +166,10 @@ def test_heartBeatsAreNegotiated():
     assert (client.session.clientHeartBeat, client.session.serverHeartBeat) == (1000, 3000)
     client.dropConnection()
     link.pump()
-    assert reactor.getDelayedCalls() == []
 
 
-def test_versionOneZeroBrokerWithoutVersionHeader():
-    reactor, endpoints, client = makeClient()
+def test_versionOneZeroBrokerWithoutVersionHeader(reactor):
+    endpoints, client = makeClient(reactor)
     connecting = client.connect(heartBeats=(1000, 1000))
     link = endpoints.attempts[0].succeed(FakeBroker(version='1.0'))
     successOf(connecting)
@@ -191,22 +177,20 @@ def test_versionOneZeroBrokerWithoutVersionHeader():
     assert client.session.clientHeartBeat == 0  # no heart-beats in 1.0
     client.disconnect()
     link.pump()
-    assert reactor.getDelayedCalls() == []
 
 
-def test_refusedLoginFailsConnectWithStompProtocolErrorAndClosesAtOnce():
-    reactor, endpoints, client = makeClient()
+def test_refusedLoginFailsConnectWithStompProtocolErrorAndClosesAtOnce(reactor):
+    endpoints, client = makeClient(reactor)
     connecting = client.connect(connectedTimeout=10)
     link = endpoints.attempts[0].succeed(FakeBroker(refuse='Access refused for user'))
     failure = failureOf(connecting, StompProtocolError)
     assert failure.value.frame.command == 'ERROR'
     assert failure.value.frame.headers['message'] == 'Access refused for user'
     assert link.closed  # we closed it ourselves (RabbitMQ would keep it open for 10 s)
-    assert reactor.getDelayedCalls() == []
 
 
-def test_errorFrameAfterConnectErrsBackDisconnected():
-    reactor, endpoints, client = makeClient()
+def test_errorFrameAfterConnectErrsBackDisconnected(reactor):
+    endpoints, client = makeClient(reactor)
     connecting = client.connect()
     link = endpoints.attempts[0].succeed()
     successOf(connecting)
@@ -216,35 +200,32 @@ def test_errorFrameAfterConnectErrsBackDisconnected():
     assert failure.value.frame.headers['message'] == 'bad destination'
     assert link.closed
     assert client.session.state == client.session.DISCONNECTED
-    assert reactor.getDelayedCalls() == []
 
 
-def test_connectionLostErrsBackDisconnectedWithStompConnectionError():
-    reactor, endpoints, client = makeClient()
+def test_connectionLostErrsBackDisconnectedWithStompConnectionError(reactor):
+    endpoints, client = makeClient(reactor)
     successOf_ = client.connect()
     link = endpoints.attempts[0].succeed()
     successOf(successOf_)
     link.close()
     failure = failureOf(client.disconnected, StompConnectionError)
     assert 'Connection lost' in str(failure.value)
-    assert reactor.getDelayedCalls() == []
 
 
-def test_garbageFromTheBrokerDropsTheConnectionWithStompFrameError():
+def test_garbageFromTheBrokerDropsTheConnectionWithStompFrameError(reactor):
     from stompest.error import StompFrameError
 
-    reactor, endpoints, client = makeClient()
+    endpoints, client = makeClient(reactor)
     connecting = client.connect()
     link = endpoints.attempts[0].succeed()
     successOf(connecting)
     link.brokerTransport.write(b'NOT A COMMAND\n\n\x00')
     link.pump()
     failureOf(client.disconnected, StompFrameError)
-    assert reactor.getDelayedCalls() == []
 
 
-def test_connectionLostBeforeConnectedFailsConnect():
-    reactor, endpoints, client = makeClient()
+def test_connectionLostBeforeConnectedFailsConnect(reactor):
+    endpoints, client = makeClient(reactor)
     connecting = client.connect()
     link = endpoints.attempts[0].succeed(FakeBroker(answerConnect=False))
     link.close()  # the transport's connectionLost (a refused TLS handshake ends this way)
@@ -252,14 +233,13 @@ def test_connectionLostBeforeConnectedFailsConnect():
     reactor.advance(0)
     failureOf(connecting, StompConnectionError)  # ... but right after it
     assert client.session.state == 'disconnected'
-    assert reactor.getDelayedCalls() == []
 
 
-def test_passcodeIsNotInTheLogs(caplog):
+def test_passcodeIsNotInTheLogs(reactor, caplog):
     import logging
 
     caplog.set_level(logging.DEBUG, logger='stompest')
-    reactor, endpoints, client = makeClient()
+    endpoints, client = makeClient(reactor)
     connecting = client.connect()
     link = endpoints.attempts[0].succeed()
     successOf(connecting)
@@ -269,8 +249,8 @@ def test_passcodeIsNotInTheLogs(caplog):
     link.pump()
 
 
-def test_sentFramesHelperParsesWhatTheClientWrote():
-    reactor, endpoints, client = makeClient()
+def test_sentFramesHelperParsesWhatTheClientWrote(reactor):
+    endpoints, client = makeClient(reactor)
     client.connect()
     link = endpoints.attempts[0].succeed(pump=False)
     assert [f.command for f in sentFrames(link.clientTransport)] == ['CONNECT']
