@@ -27,6 +27,13 @@ POISON_EVERY = 500
 DEADLINE = 90  # seconds for the whole pipeline; it takes a few seconds when things are well
 
 
+def _interruptible() -> None:
+    # A program started from a terminal gets Ctrl-C; one started in the background of a shell
+    # without job control (a CI wrapper) inherits SIGINT ignored, and Python and Twisted then
+    # leave it ignored. The tests send SIGINT as Ctrl-C, so give the examples a terminal's default.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def start(script: str, env: dict[str, str], *args: str) -> subprocess.Popen:
     return subprocess.Popen(
         [sys.executable, os.path.join(EXAMPLES, script), *args],
@@ -35,6 +42,7 @@ def start(script: str, env: dict[str, str], *args: str) -> subprocess.Popen:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=_interruptible,
     )
 
 
