@@ -61,15 +61,18 @@ def recorded(path: str) -> list[int]:
         return sorted(int(line) for line in record if line.strip())
 
 
-def test_examplesPipelineDeliversEveryMessageExactlyOnce(broker, tmp_path):
+def runPipeline(broker, tmp_path, transformerScript: str, name: str, stop: signal.Signals) -> str:
+    """producer -> /in -> ``transformerScript`` -> /out -> consumer on ``broker``, then ``stop``
+    sent to the transformer: every good ``seq`` must reach the consumer once and every poison one
+    the error destination. Returns the transformer's stderr (for the caller's stop line)."""
     run = uuid.uuid4().hex[:12]
     env = exampleEnvironment(broker, os.environ)
     env.update(
         {
             'PYTHONPATH': ROOT + os.pathsep + env.get('PYTHONPATH', ''),
-            'STOMPEST_DEMO_IN': f'/queue/stompest.test.demo.in.{run}',
-            'STOMPEST_DEMO_OUT': f'/queue/stompest.test.demo.out.{run}',
-            'STOMPEST_DEMO_ERROR': f'/queue/stompest.test.demo.error.{run}',
+            'STOMPEST_DEMO_IN': f'/queue/stompest.test.{name}.in.{run}',
+            'STOMPEST_DEMO_OUT': f'/queue/stompest.test.{name}.out.{run}',
+            'STOMPEST_DEMO_ERROR': f'/queue/stompest.test.{name}.error.{run}',
             'STOMPEST_DEMO_POISON_EVERY': str(POISON_EVERY),
             'STOMPEST_DEMO_IDLE': '30',
         }
@@ -77,7 +80,7 @@ def test_examplesPipelineDeliversEveryMessageExactlyOnce(broker, tmp_path):
     poison = list(range(POISON_EVERY, COUNT + 1, POISON_EVERY))
     good = sorted(set(range(1, COUNT + 1)) - set(poison))
 
-    transformer = start('twisted_transformer.py', env)
+    transformer = start(transformerScript, env)
     consumer = start('twisted_consumer.py', dict(env, STOMPEST_DEMO_RECORD=str(tmp_path / 'out.txt')), str(len(good)))
     try:
         code, out, err = finish(start('twisted_producer.py', env, str(COUNT)), DEADLINE)
@@ -87,13 +90,12 @@ def test_examplesPipelineDeliversEveryMessageExactlyOnce(broker, tmp_path):
         assert f'received {len(good)} messages' in out, out + err[-3000:]
     finally:
         if transformer.poll() is None:
-            transformer.send_signal(signal.SIGINT)  # Ctrl-C: the transformer must stop cleanly
+            transformer.send_signal(stop)  # the transformer must stop cleanly
         if consumer.poll() is None:
             consumer.kill()
             consumer.communicate()
-    code, out, err = finish(transformer, 30)
-    assert code == 0, err[-3000:]
-    assert 'stopped' in err, err[-3000:]
+    code, out, transformerErr = finish(transformer, 30)
+    assert code == 0, transformerErr[-3000:]
     assert recorded(str(tmp_path / 'out.txt')) == good
 
     errorEnv = dict(
@@ -105,3 +107,9 @@ def test_examplesPipelineDeliversEveryMessageExactlyOnce(broker, tmp_path):
     code, out, err = finish(start('twisted_consumer.py', errorEnv, str(len(poison))), 30)
     assert code == 0, err[-3000:]
     assert recorded(str(tmp_path / 'error.txt')) == poison
+    return transformerErr
+
+
+def test_examplesPipelineDeliversEveryMessageExactlyOnce(broker, tmp_path):
+    err = runPipeline(broker, tmp_path, 'twisted_transformer.py', 'demo', signal.SIGINT)  # Ctrl-C
+    assert 'stopped' in err, err[-3000:]
